@@ -1,0 +1,14 @@
+"""llama_keras: LLaMA-style Keras 3 models with hierarchical, adaptive attention."""
+
+import os
+
+# The only global this package touches: Keras picks its backend at import time,
+# and our tokenizers, data and serving code need TensorFlow.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from llama_keras import layers  # noqa: E402
+from llama_keras import models  # noqa: E402
+from llama_keras.models.backbone import LLAMABackbone  # noqa: E402
+from llama_keras.models.llama_model import LLAMAModel  # noqa: E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,283 @@
+"""HierarchicalAttention: GQA with a local window, a coarse chunk level and selected chunks.
+
+Forward pass for `x [B, T, D]` (see DESIGN.md section 2):
+
+    q, k, v   = projections of x           [B, T, Hq, d], [B, T, Hkv, d] x2
+    local     = sliding window of `w` over RoPE(q), RoPE(k)      (local_attention.py)
+    coarse    = attention to summaries of complete chunks        (chunk_attention.py)
+    selected  = attention to the raw tokens of the top-n chunks  (chunk_attention.py)
+    o         = sum_b sigmoid(x W_g)_b * branch_b, then the output projection
+
+Queries are processed in blocks of `selection_block_size`; a static input longer
+than `query_tokens_per_step` is processed a group of blocks at a time
+(`keras.ops.map`), so peak memory stays bounded at a million tokens.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from llama_keras.layers.chunk_attention import coarse_attention
+from llama_keras.layers.chunk_attention import coarse_group_size
+from llama_keras.layers.chunk_attention import pool_chunks
+from llama_keras.layers.chunk_attention import select_chunks
+from llama_keras.layers.chunk_attention import selected_attention
+from llama_keras.layers.chunk_attention import summarize_chunks
+from llama_keras.layers.local_attention import local_attention
+from llama_keras.layers.rotary_embedding import RotaryEmbedding
+from llama_keras.layers.utils import ceil_div
+from llama_keras.layers.utils import clone_initializer
+
+
+@keras.saving.register_keras_serializable(package="llama_keras")
+class HierarchicalAttention(keras.layers.Layer):
+    """Hierarchical, adaptive grouped-query attention. `x [B, T, D] -> [B, T, D]`.
+
+    Args:
+        num_query_heads, num_key_value_heads: GQA heads; the first must be a
+            multiple of the second. Head size is `D / num_query_heads`.
+        window_size: local window `w`; the effective window is `min(w, T)`.
+        adaptive_span: learn a span `z_h <= w` per head (Sukhbaatar et al. 2019),
+            with soft ramp `span_ramp` and `span_loss * mean(z)` added as a loss.
+        chunk_size: tokens per chunk `c`; None turns the coarse and selected
+            branches off.
+        num_selected_chunks: chunks each query block attends to in full; 0 turns
+            the selected branch off.
+        selection_block_size: queries per block, for selection and the local
+            branch's blocking.
+        max_coarse_chunks: the coarse level pools chunks of chunks so that it
+            never holds more summaries than this (linear cost in `T`).
+        query_tokens_per_step: static inputs longer than this are processed in
+            groups of this many query tokens. None: always all at once.
+        rope_*: see `RotaryEmbedding`; RoPE applies to the local branch only.
+            The coarse and selected branches use no positional rotation, so
+            their distances never leave the range seen in training.
+
+    Call args: `x [B, T, D]`, `padding_mask [B, T]` (1 = token, 0 = padding),
+    `positions [B, T]` (absolute positions for RoPE; default `0..T-1`).
+    """
+
+    def __init__(
+        self,
+        num_query_heads,
+        num_key_value_heads,
+        window_size=256,
+        adaptive_span=False,
+        span_ramp=32,
+        span_loss=2e-6,
+        chunk_size=64,
+        num_selected_chunks=4,
+        selection_block_size=64,
+        max_coarse_chunks=128,
+        query_tokens_per_step=16384,
+        rope_max_wavelength=10000.0,
+        rope_scaling="none",
+        rope_scaling_factor=1.0,
+        rope_original_length=2048,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_positive(num_query_heads=num_query_heads, num_key_value_heads=num_key_value_heads,
+                        window_size=window_size, span_ramp=span_ramp,
+                        selection_block_size=selection_block_size, max_coarse_chunks=max_coarse_chunks)
+        if num_query_heads % num_key_value_heads:
+            raise ValueError(
+                f"`num_query_heads` ({num_query_heads}) must be a multiple of "
+                f"`num_key_value_heads` ({num_key_value_heads})."
+            )
+        if chunk_size is not None:
+            _check_positive(chunk_size=chunk_size)
+        if num_selected_chunks < 0:
+            raise ValueError(f"`num_selected_chunks` must be >= 0, got {num_selected_chunks}.")
+        if query_tokens_per_step is not None:
+            _check_positive(query_tokens_per_step=query_tokens_per_step)
+        self.num_query_heads = num_query_heads
+        self.num_key_value_heads = num_key_value_heads
+        self.window_size = window_size
+        self.adaptive_span = adaptive_span
+        self.span_ramp = span_ramp
+        self.span_loss = span_loss
+        self.chunk_size = chunk_size
+        self.num_selected_chunks = num_selected_chunks if chunk_size else 0
+        self.selection_block_size = selection_block_size
+        self.max_coarse_chunks = max_coarse_chunks
+        self.query_tokens_per_step = query_tokens_per_step
+        self.rope_max_wavelength = rope_max_wavelength
+        self.rope_scaling = rope_scaling
+        self.rope_scaling_factor = rope_scaling_factor
+        self.rope_original_length = rope_original_length
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+        self.branches = ["local"]
+        if chunk_size:
+            self.branches.append("coarse")
+        if self.num_selected_chunks:
+            self.branches.append("selected")
+        self.rotary = RotaryEmbedding(
+            max_wavelength=rope_max_wavelength, scaling=rope_scaling,
+            scaling_factor=rope_scaling_factor, original_length=rope_original_length,
+            dtype=self.dtype_policy, name="rotary",
+        )
+
+    def build(self, input_shape):
+        hidden_dim = input_shape[-1]
+        if hidden_dim is None or hidden_dim % self.num_query_heads:
+            raise ValueError(
+                f"The hidden size ({hidden_dim}) must be a multiple of "
+                f"`num_query_heads` ({self.num_query_heads})."
+            )
+        self.head_dim = hidden_dim // self.num_query_heads
+        heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
+
+        def dense(units, name, **kwargs):
+            kwargs.setdefault("kernel_initializer", clone_initializer(self.kernel_initializer))
+            return keras.layers.Dense(units, dtype=self.dtype_policy, name=name, **kwargs)
+
+        self.query_dense = dense(heads * dim, "query", use_bias=False)
+        self.key_dense = dense(kv_heads * dim, "key", use_bias=False)
+        self.value_dense = dense(kv_heads * dim, "value", use_bias=False)
+        self.output_dense = dense(hidden_dim, "attention_output", use_bias=False)
+        for layer in (self.query_dense, self.key_dense, self.value_dense):
+            layer.build(input_shape)
+        self.output_dense.build(tuple(input_shape[:-1]) + (heads * dim,))
+        if self.chunk_size:
+            # Learned pooling: mean of the chunk, then a linear map (identity at init).
+            self.chunk_key_dense = dense(dim, "chunk_key", use_bias=False, kernel_initializer="identity")
+            self.chunk_value_dense = dense(dim, "chunk_value", use_bias=False, kernel_initializer="identity")
+            self.chunk_key_dense.build((None, dim))
+            self.chunk_value_dense.build((None, dim))
+        if len(self.branches) > 1:
+            self.gate_dense = dense(heads * len(self.branches), "gate", kernel_initializer="zeros")
+            self.gate_dense.build(input_shape)
+        if self.adaptive_span:
+            self.span_fraction = self.add_weight(
+                name="span_fraction", shape=(heads,), initializer="ones", trainable=True
+            )
+
+    def span_lengths(self):
+        """Learned span `z [Hq]` in tokens (the window when adaptive span is off)."""
+        if not self.adaptive_span:
+            return ops.full((self.num_query_heads,), float(self.window_size))
+        return self.window_size * ops.clip(ops.cast(self.span_fraction, "float32"), 0.0, 1.0)
+
+    def call(self, x, padding_mask=None, positions=None):
+        if len(x.shape) != 3:
+            raise ValueError(f"Expected `x` of shape [B, T, D], got shape {x.shape}.")
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        groups = heads // kv_heads
+        block = self.selection_block_size
+        chunk = self.chunk_size
+
+        valid = ops.ones((batch, length), "bool") if padding_mask is None else ops.cast(padding_mask, "bool")
+        if positions is None:
+            positions = ops.arange(length)[None, :]
+        positions = ops.broadcast_to(positions, (batch, length))
+
+        q = ops.reshape(self.query_dense(x), (batch, length, heads, dim)) * ops.cast(dim**-0.5, x.dtype)
+        k = ops.reshape(self.key_dense(x), (batch, length, kv_heads, dim))
+        v = ops.reshape(self.value_dense(x), (batch, length, kv_heads, dim))
+        q_rotated, k_rotated = self.rotary(q, positions), self.rotary(k, positions)
+
+        # Static lengths above `query_tokens_per_step` are processed in groups of blocks.
+        static_length = x.shape[1]
+        in_steps = self.query_tokens_per_step is not None and static_length is not None and (
+            static_length > self.query_tokens_per_step)
+        blocks_per_step = max(1, (self.query_tokens_per_step or block) // block)
+        multiple = math.lcm(block, chunk or 1, blocks_per_step * block if in_steps else 1)
+        window = self.window_size if static_length is None else max(1, min(self.window_size, static_length))
+
+        # Pad T to a multiple of the block and chunk sizes; padding is never a valid key.
+        extra = (-length) % multiple
+        def pad(t):
+            return ops.pad(t, [(0, 0), (0, extra)] + [(0, 0)] * (len(t.shape) - 2))
+        q, k, v, q_rotated, k_rotated, valid = map(pad, (q, k, v, q_rotated, k_rotated, valid))
+        padded_length = length + extra
+        num_blocks = padded_length // block
+
+        def blocked(t):  # [B, T_pad, ...] -> [B, nb, b, ...]
+            return ops.reshape(t, (batch, num_blocks, block) + tuple(t.shape[2:]))
+
+        def grouped(t):  # [B, T_pad, Hq, d] -> [B, nb, b, Hkv, G, d]
+            return blocked(ops.reshape(t, (batch, padded_length, kv_heads, groups, dim)))
+
+        q_blocks, q_rotated_blocks = grouped(q), grouped(q_rotated)
+        span = None
+        if self.adaptive_span:
+            lengths = self.span_lengths()
+            if self.span_loss:
+                self.add_loss(self.span_loss * ops.mean(lengths))
+            span = ops.reshape(lengths, (kv_heads, groups))
+        if chunk:
+            k_mean, v_mean, counts = summarize_chunks(k, v, valid, chunk)
+            k_chunks, v_chunks = self.chunk_key_dense(k_mean), self.chunk_value_dense(v_mean)
+            group = coarse_group_size(ceil_div(length, chunk), self.max_coarse_chunks)
+            k_coarse, v_coarse, coarse_counts = pool_chunks(k_chunks, v_chunks, counts, group)
+        if len(self.branches) > 1:
+            gates = ops.sigmoid(self.gate_dense(x))
+            gates = ops.reshape(pad(gates), (batch, padded_length, kv_heads, groups, len(self.branches)))
+            gate_blocks = blocked(gates)
+
+        def attend(block_ids):  # [n] -> [B, n, b, Hkv, G, d]
+            def take(t):
+                return ops.take(t, block_ids, axis=1)
+
+            query_index = block_ids[:, None] * block + ops.arange(block)[None, :]
+            outputs = [local_attention(take(q_rotated_blocks), k_rotated, v, valid, block_ids,
+                                       window, block, span, float(self.span_ramp))]
+            if chunk:
+                q_ids = take(q_blocks)
+                outputs.append(coarse_attention(q_ids, k_coarse, v_coarse, coarse_counts,
+                                                query_index, group * chunk))
+            if self.num_selected_chunks:
+                indices, picked = select_chunks(q_ids[:, :, 0], k_chunks, counts, block_ids * block,
+                                                chunk, self.num_selected_chunks)
+                outputs.append(selected_attention(q_ids, k, v, valid, indices, picked, chunk))
+            if len(outputs) == 1:
+                return outputs[0]
+            weights = take(gate_blocks)
+            return sum(out * weights[..., i : i + 1] for i, out in enumerate(outputs))
+
+        block_ids = ops.arange(num_blocks, dtype="int32")
+        if in_steps:
+            steps = ops.map(attend, ops.reshape(block_ids, (-1, blocks_per_step)))  # [S, B, n, ...]
+            out = ops.moveaxis(steps, 0, 1)
+        else:
+            out = attend(block_ids)
+        out = ops.reshape(out, (batch, padded_length, heads * dim))[:, :length]
+        return self.output_dense(out)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_query_heads": self.num_query_heads,
+                "num_key_value_heads": self.num_key_value_heads,
+                "window_size": self.window_size,
+                "adaptive_span": self.adaptive_span,
+                "span_ramp": self.span_ramp,
+                "span_loss": self.span_loss,
+                "chunk_size": self.chunk_size,
+                "num_selected_chunks": self.num_selected_chunks,
+                "selection_block_size": self.selection_block_size,
+                "max_coarse_chunks": self.max_coarse_chunks,
+                "query_tokens_per_step": self.query_tokens_per_step,
+                "rope_max_wavelength": self.rope_max_wavelength,
+                "rope_scaling": self.rope_scaling,
+                "rope_scaling_factor": self.rope_scaling_factor,
+                "rope_original_length": self.rope_original_length,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _check_positive(**values):
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")

@@ -1,0 +1,173 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from llama_keras.layers import HierarchicalAttention
+from llama_keras.layers.chunk_attention import select_chunks
+from tests import reference
+from tests.helpers import assert_close
+from tests.helpers import check_config_round_trip
+from tests.helpers import check_jit_equals_eager
+
+HIDDEN = 32
+
+
+def make_layer(x, randomise_gates=True, **kwargs):
+    config = dict(num_query_heads=4, num_key_value_heads=2, window_size=16, chunk_size=8,
+                  num_selected_chunks=2, selection_block_size=8)
+    config.update(kwargs)
+    layer = HierarchicalAttention(**config)
+    layer(x)
+    rng = np.random.RandomState(1)
+    if randomise_gates and len(layer.branches) > 1:
+        layer.gate_dense.set_weights([rng.randn(*w.shape).astype("float32") for w in layer.gate_dense.get_weights()])
+    if layer.chunk_size:  # move the learned pooling away from identity
+        for dense in (layer.chunk_key_dense, layer.chunk_value_dense):
+            dense.set_weights([np.eye(layer.head_dim, dtype="float32") + 0.1 * rng.randn(layer.head_dim, layer.head_dim).astype("float32")])
+    return layer
+
+
+def inputs(batch=2, length=37, seed=0, pad_last=5):
+    rng = np.random.RandomState(seed)
+    x = rng.randn(batch, length, HIDDEN).astype("float32")
+    mask = np.ones((batch, length), "int32")
+    if pad_last:
+        mask[-1, length - pad_last :] = 0
+    return x, mask
+
+
+def test_local_only_with_full_window_equals_plain_causal_gqa_with_rope():
+    x, _ = inputs(pad_last=0)
+    layer = make_layer(x, window_size=64, chunk_size=None)
+    assert layer.branches == ["local"]
+    assert_close(layer(x), reference.hierarchical_attention(layer, x))
+
+
+@pytest.mark.parametrize("length,block", [(37, 8), (50, 16), (9, 4)])
+def test_local_band_mask_with_padding_when_length_is_not_a_multiple_of_the_block(length, block):
+    x, mask = inputs(length=length, pad_last=4)
+    layer = make_layer(x, window_size=11, chunk_size=None, selection_block_size=block)
+    assert_close(layer(x, padding_mask=mask), reference.hierarchical_attention(layer, x, mask))
+
+
+def test_adaptive_span_applies_the_soft_ramp_and_adds_its_loss():
+    x, mask = inputs()
+    layer = make_layer(x, window_size=12, chunk_size=None, adaptive_span=True, span_ramp=4, span_loss=0.01)
+    layer.span_fraction.assign(np.array([1.0, 0.5, 0.2, 0.0], "float32"))
+    out = layer(x, padding_mask=mask)
+    assert_close(out, reference.hierarchical_attention(layer, x, mask))
+    np.testing.assert_allclose(float(layer.losses[-1]), 0.01 * 12 * np.mean([1.0, 0.5, 0.2, 0.0]), rtol=1e-5)
+
+
+def test_full_selection_equals_attention_over_all_complete_chunks():
+    # num_selected_chunks * chunk_size >= T: every complete chunk is selected.
+    x, mask = inputs(length=45)
+    layer = make_layer(x, num_selected_chunks=8, chunk_size=6, selection_block_size=4, window_size=5)
+    assert layer.branches == ["local", "coarse", "selected"]
+    assert_close(layer(x, padding_mask=mask), reference.hierarchical_attention(layer, x, mask))
+
+
+def test_coarse_level_pools_chunks_of_chunks_beyond_max_coarse_chunks():
+    # 70 tokens = 9 chunks of 8 > max 3 summaries: groups of 3 chunks = 24 tokens each.
+    x, mask = inputs(length=70)
+    layer = make_layer(x, num_selected_chunks=0, max_coarse_chunks=3)
+    expected = reference.hierarchical_attention(layer, x, mask, coarse_chunk=24)
+    assert_close(layer(x, padding_mask=mask), expected)
+
+
+def test_processing_in_steps_equals_processing_at_once():
+    x, mask = inputs(length=100)
+    layer = make_layer(x)
+    stepped = HierarchicalAttention.from_config({**layer.get_config(), "query_tokens_per_step": 16})
+    stepped(x)
+    stepped.set_weights(layer.get_weights())
+    assert_close(stepped(x, padding_mask=mask), layer(x, padding_mask=mask))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(chunk_size=None),
+    dict(num_selected_chunks=0),
+    dict(num_selected_chunks=1, adaptive_span=True),
+    dict(num_selected_chunks=2, max_coarse_chunks=2, query_tokens_per_step=16),
+])
+def test_causality_perturbing_the_future_never_changes_the_past(kwargs):
+    x, mask = inputs(length=60)
+    layer = make_layer(x, **kwargs)
+    base = np.asarray(layer(x, padding_mask=mask))
+    for t in (0, 7, 8, 30, 58):
+        changed = x.copy()
+        changed[:, t + 1 :] += np.random.RandomState(t).randn(*changed[:, t + 1 :].shape) * 3
+        out = np.asarray(layer(changed, padding_mask=mask))
+        assert_close(out[:, : t + 1], base[:, : t + 1], atol=1e-5)
+        assert not np.allclose(out[:, t + 1 :], base[:, t + 1 :])
+
+
+def test_selection_picks_the_chunk_that_the_query_matches():
+    # Chunk 1 holds a key that every query matches strongly: each block that can
+    # see it must pick it, and nothing that is not complete before the block.
+    rng = np.random.RandomState(0)
+    k_chunks = rng.randn(1, 8, 1, 8).astype("float32") * 0.1
+    q_first = np.ones((1, 8, 1, 2, 8), "float32")
+    k_chunks[0, 1, 0] = 5.0
+    counts = np.full((1, 8), 4.0, "float32")
+    indices, picked = select_chunks(q_first, k_chunks, counts, np.arange(8) * 4, 4, 2)
+    indices, picked = np.asarray(indices)[0, :, 0], np.asarray(picked)[0, :, 0]
+    # Block 0 sees no complete chunk, block 1 only chunk 0, block 2 chunks {0, 1}.
+    assert not picked[0].any()
+    assert list(indices[1][picked[1]]) == [0]
+    assert sorted(indices[2][picked[2]]) == [0, 1]
+    for block in range(3, 8):  # chunk 1 always among the two picks, all picks eligible
+        chosen = indices[block][picked[block]]
+        assert 1 in chosen and len(chosen) == 2 and all((c + 1) * 4 <= block * 4 for c in chosen)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(
+    length=st.integers(1, 70), window=st.integers(1, 40), chunk=st.sampled_from([2, 4, 6, 8]),
+    block=st.sampled_from([2, 4, 8, 16]), kv_heads=st.sampled_from([1, 2, 4]), padded=st.integers(0, 5),
+)
+def test_randomised_shapes_match_the_naive_reference(length, window, chunk, block, kv_heads, padded):
+    x, mask = inputs(batch=2, length=length, pad_last=min(padded, length - 1))
+    selected = -(-length // chunk)  # enough chunks to select all: exact reference
+    layer = make_layer(x, num_key_value_heads=kv_heads, window_size=window, chunk_size=chunk,
+                       num_selected_chunks=selected, selection_block_size=block, max_coarse_chunks=1000)
+    assert_close(layer(x, padding_mask=mask), reference.hierarchical_attention(layer, x, mask))
+
+
+def test_jit_compile_equals_eager_and_config_round_trips():
+    x, mask = inputs(length=40)
+    layer = make_layer(x, adaptive_span=True)
+    check_jit_equals_eager(layer, x, padding_mask=mask)
+    check_config_round_trip(layer, x, padding_mask=mask)
+
+
+def test_single_token_and_all_padding_rows_give_finite_outputs():
+    x, _ = inputs(length=1, pad_last=0)
+    layer = make_layer(x)
+    assert_close(layer(x), reference.hierarchical_attention(layer, x))
+    x, mask = inputs(length=20, pad_last=0)
+    mask[0] = 0
+    out = np.asarray(layer(x, padding_mask=mask))
+    assert np.isfinite(out).all()
+    assert_close(out[1], reference.hierarchical_attention(layer, x, mask)[1])
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(num_query_heads=6, num_key_value_heads=4), "multiple of `num_key_value_heads`"),
+    (dict(num_query_heads=4, num_key_value_heads=2, window_size=0), "window_size"),
+    (dict(num_query_heads=4, num_key_value_heads=2, chunk_size=-3), "chunk_size"),
+    (dict(num_query_heads=4, num_key_value_heads=2, num_selected_chunks=-1), "num_selected_chunks"),
+])
+def test_bad_configuration_raises_a_clear_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        HierarchicalAttention(**kwargs)
+
+
+def test_bad_input_shape_raises_a_clear_value_error():
+    layer = HierarchicalAttention(4, 2)
+    with pytest.raises(ValueError, match=r"\[B, T, D\]"):
+        layer(np.zeros((3, 32), "float32"))
+    with pytest.raises(ValueError, match="multiple of `num_query_heads`"):
+        HierarchicalAttention(4, 2)(np.zeros((1, 3, 30), "float32"))

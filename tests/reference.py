@@ -1,0 +1,96 @@
+"""Naive NumPy references: full `[T, T]` masks, loops over chunks, no blocking.
+
+Written from the formulas in DESIGN.md, independently of the package code.
+"""
+
+import math
+
+import numpy as np
+
+
+def rope_frequencies(head_dim, base=10000.0):
+    return base ** (-np.arange(0, head_dim, 2) / head_dim)
+
+
+def rope(x, positions, theta, factor=1.0):
+    """`x [B, T, H, d]`, `positions [B, T]`, `theta [d/2]`: rotate-half RoPE."""
+    half = x.shape[-1] // 2
+    angles = positions[:, :, None, None] * theta  # [B, T, 1, d/2]
+    cos, sin = np.cos(angles) * factor, np.sin(angles) * factor
+    x1, x2 = x[..., :half], x[..., half:]
+    return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+
+
+def attention(q, k, v, mask, multiplier=None):
+    """`q [B, T, Hq, d]`, `k, v [B, S, Hkv, d]`, `mask [B, Hq|1, T, S]` -> `[B, T, Hq, d]`.
+
+    Rows with no allowed key are zero. `multiplier` (e.g. an adaptive-span
+    ramp) reweights probabilities, which are then renormalised.
+    """
+    groups = q.shape[2] // k.shape[2]
+    k, v = np.repeat(k, groups, axis=2), np.repeat(v, groups, axis=2)
+    scores = np.einsum("bthd,bshd->bhts", q, k) / math.sqrt(q.shape[-1])
+    scores = np.where(mask, scores, -np.inf)
+    top = np.max(scores, axis=-1, keepdims=True)
+    exps = np.where(mask, np.exp(scores - np.where(np.isfinite(top), top, 0.0)), 0.0)
+    probs = exps / np.maximum(exps.sum(-1, keepdims=True), 1e-30)
+    if multiplier is not None:
+        probs = probs * multiplier
+        probs = probs / (probs.sum(-1, keepdims=True) + 1e-9)
+    return np.einsum("bhts,bshd->bthd", probs, v)
+
+
+def hierarchical_attention(layer, x, padding_mask=None, positions=None, coarse_chunk=None):
+    """Reference output of a built `HierarchicalAttention` with RoPE scaling "none".
+
+    Selected branch: every complete chunk before the query's block (exact when
+    `num_selected_chunks * chunk_size >= T`). `coarse_chunk`: tokens per coarse
+    summary (default `chunk_size`).
+    """
+    w = {v.path.split("/")[-2] + "/" + v.name: np.asarray(v) for v in layer.weights}
+    batch, length, _ = x.shape
+    heads, kv_heads, dim = layer.num_query_heads, layer.num_key_value_heads, layer.head_dim
+    valid = np.ones((batch, length), bool) if padding_mask is None else padding_mask.astype(bool)
+    if positions is None:
+        positions = np.broadcast_to(np.arange(length), (batch, length))
+    q = (x @ w["query/kernel"]).reshape(batch, length, heads, dim)
+    k = (x @ w["key/kernel"]).reshape(batch, length, kv_heads, dim)
+    v = (x @ w["value/kernel"]).reshape(batch, length, kv_heads, dim)
+    theta = rope_frequencies(dim, layer.rope_max_wavelength)
+    t = np.arange(length)
+    dist = t[:, None] - t[None, :]
+    key_ok = valid[:, None, None, :]
+
+    window = min(layer.window_size, length)
+    local_mask = ((dist >= 0) & (dist < window))[None, None] & key_ok
+    multiplier = None
+    if layer.adaptive_span:
+        z = layer.window_size * np.clip(np.asarray(layer.span_fraction), 0, 1)
+        multiplier = np.clip((layer.span_ramp + z[None, :, None, None] - dist) / layer.span_ramp, 0, 1)
+    branches = [attention(rope(q, positions, theta), rope(k, positions, theta), v, local_mask, multiplier)]
+
+    if layer.chunk_size:
+        size = coarse_chunk or layer.chunk_size
+        ck, cv, ends, ok = [], [], [], []
+        for start in range(0, length, size):
+            members = valid[:, start : start + size].astype(float)[:, :, None, None]
+            count = members.sum(1)
+            ck.append((k[:, start : start + size] * members).sum(1) / np.maximum(count, 1))
+            cv.append((v[:, start : start + size] * members).sum(1) / np.maximum(count, 1))
+            ends.append(start + size)
+            ok.append(count[:, 0, 0] > 0)
+        ck = np.stack(ck, 1) @ w["chunk_key/kernel"]
+        cv = np.stack(cv, 1) @ w["chunk_value/kernel"]
+        visible = (np.array(ends)[None, :] <= t[:, None] + 1)[None, None] & np.stack(ok, 1)[:, None, None, :]
+        branches.append(attention(q, ck, cv, visible))
+    if layer.num_selected_chunks:
+        c, b = layer.chunk_size, layer.selection_block_size
+        chunk_done_before_block = ((t[None, :] // c + 1) * c) <= (t[:, None] // b) * b
+        branches.append(attention(q, k, v, chunk_done_before_block[None, None] & key_ok))
+
+    out = branches[0]
+    if len(branches) > 1:
+        gates = 1 / (1 + np.exp(-(x @ w["gate/kernel"] + w["gate/bias"])))
+        gates = gates.reshape(batch, length, heads, len(branches))
+        out = sum(branch * gates[..., i : i + 1] for i, branch in enumerate(branches))
+    return out.reshape(batch, length, heads * dim) @ w["attention_output/kernel"]
