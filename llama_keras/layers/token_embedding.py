@@ -52,10 +52,12 @@ class TokenEmbedding(keras.layers.Layer):
             x = ops.matmul(x, ops.cast(self.projection, x.dtype))
         return x
 
-    def compute_output_shape(self, input_shape, reverse=False):
+    def compute_output_spec(self, inputs, reverse=False):
         if reverse:
-            return tuple(input_shape[:-1]) + (self.vocabulary_size,)
-        return tuple(input_shape) + (self.hidden_dim,)
+            shape = tuple(inputs.shape[:-1]) + (self.vocabulary_size,)
+        else:
+            shape = tuple(inputs.shape) + (self.hidden_dim,)
+        return keras.KerasTensor(shape, dtype=self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()
