@@ -40,12 +40,11 @@ def attention(q, k, v, mask, multiplier=None):
     return np.einsum("bhts,bshd->bthd", probs, v)
 
 
-def hierarchical_attention(layer, x, padding_mask=None, positions=None, coarse_chunk=None):
+def hierarchical_attention(layer, x, padding_mask=None, positions=None):
     """Reference output of a built `HierarchicalAttention` with RoPE scaling "none".
 
     Selected branch: every complete chunk before the query's block (exact when
-    `num_selected_chunks * chunk_size >= T`). `coarse_chunk`: tokens per coarse
-    summary (default `chunk_size`).
+    `num_selected_chunks * chunk_size >= T`).
     """
     w = {v.path.split("/")[-2] + "/" + v.name: np.asarray(v) for v in layer.weights}
     batch, length, _ = x.shape
@@ -70,19 +69,27 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None, coarse_c
     branches = [attention(rope(q, positions, theta), rope(k, positions, theta), v, local_mask, multiplier)]
 
     if layer.chunk_size:
-        size = coarse_chunk or layer.chunk_size
-        ck, cv, ends, ok = [], [], [], []
-        for start in range(0, length, size):
-            members = valid[:, start : start + size].astype(float)[:, :, None, None]
-            count = members.sum(1)
-            ck.append((k[:, start : start + size] * members).sum(1) / np.maximum(count, 1))
-            cv.append((v[:, start : start + size] * members).sum(1) / np.maximum(count, 1))
-            ends.append(start + size)
-            ok.append(count[:, 0, 0] > 0)
-        ck = np.stack(ck, 1) @ w["chunk_key/kernel"]
-        cv = np.stack(cv, 1) @ w["chunk_value/kernel"]
-        visible = (np.array(ends)[None, :] <= t[:, None] + 1)[None, None] & np.stack(ok, 1)[:, None, None, :]
-        branches.append(attention(q, ck, cv, visible))
+        # A query's block start decides the level: the finest chunk size c * 2^l
+        # at which the past up to the block start fits in max_coarse_chunks chunks.
+        c, b, most = layer.chunk_size, layer.selection_block_size, layer.max_coarse_chunks
+        span = -(-((t // b) * b + 1) // (most * c))
+        level = np.array([math.ceil(math.log2(s)) for s in span])
+        coarse = np.zeros_like(q)
+        for lv in np.unique(level):
+            size = c * 2**lv
+            ck, cv, ends, ok = [], [], [], []
+            for start in range(0, length, size):
+                members = valid[:, start : start + size].astype(float)[:, :, None, None]
+                count = members.sum(1)
+                ck.append((k[:, start : start + size] * members).sum(1) / np.maximum(count, 1))
+                cv.append((v[:, start : start + size] * members).sum(1) / np.maximum(count, 1))
+                ends.append(start + size)
+                ok.append(count[:, 0, 0] > 0)
+            ck = np.stack(ck, 1) @ w["chunk_key/kernel"]
+            cv = np.stack(cv, 1) @ w["chunk_value/kernel"]
+            visible = (np.array(ends)[None, :] <= t[:, None] + 1)[None, None] & np.stack(ok, 1)[:, None, None, :]
+            coarse[:, level == lv] = attention(q, ck, cv, visible)[:, level == lv]
+        branches.append(coarse)
     if layer.num_selected_chunks:
         c, b = layer.chunk_size, layer.selection_block_size
         chunk_done_before_block = ((t[None, :] // c + 1) * c) <= (t[:, None] // b) * b

@@ -2,11 +2,12 @@
 
 The past is cut into chunks of `c` tokens. Each chunk is summarised by the mean
 of its (unrotated) keys and values, which the caller passes through a learned
-linear map. The coarse branch attends to these summaries; for long inputs it
-pools groups of `g` chunks into one (chunks of chunks) so that at most
-`max_coarse_chunks` summaries exist and the cost stays linear in `T`. The
-selected branch lets each query block pick the top-`n` complete chunks by its
-coarse attention probabilities and attends to their raw tokens (MoBA / NSA).
+linear map. The coarse branch attends to these summaries; far into a long input
+it uses chunks of chunks (level `l` summarises `c * 2^l` tokens), so a query
+never sees more than about `max_coarse_chunks` summaries and the cost stays
+linear in `T`. The selected branch lets each query block pick the top-`n`
+complete chunks by coarse attention probability and attends to their raw tokens
+(MoBA / NSA).
 """
 
 from keras import ops
@@ -14,8 +15,8 @@ from keras import ops
 from llama_keras.layers.utils import ceil_div
 from llama_keras.layers.utils import masked_softmax
 
-COARSE_SCORES = "bnqhgd,bmhd->bnhgqm"
-COARSE_OUTPUT = "bnhgqm,bmhd->bnqhgd"
+COARSE_SCORES = "bnqhgd,bnmhd->bnhgqm"
+COARSE_OUTPUT = "bnhgqm,bnmhd->bnqhgd"
 SELECTION_SCORES = "bnhgd,bmhd->bnhgm"
 SELECTED_SCORES = "bnqhgd,bnhkd->bnhgqk"
 SELECTED_OUTPUT = "bnhgqk,bnhkd->bnqhgd"
@@ -39,49 +40,77 @@ def summarize_chunks(k, v, valid, chunk_size):
     return mean(k), mean(v), counts
 
 
-def coarse_group_size(num_chunks, max_coarse_chunks):
-    """Chunks pooled per coarse summary: 1 up to `max_coarse_chunks` chunks."""
-    if isinstance(num_chunks, int):
-        return max(1, ceil_div(num_chunks, max_coarse_chunks))
-    return ops.maximum(1, ceil_div(num_chunks, max_coarse_chunks))
+def pool_pairs(k_chunks, v_chunks, counts):
+    """Count-weighted mean of consecutive pairs of chunk summaries.
 
-
-def pool_chunks(k_chunks, v_chunks, counts, group):
-    """Count-weighted mean of `group` consecutive chunk summaries.
-
-    `[B, N, Hkv, d]` x2, `[B, N]` -> `[B, ceil(N / g), Hkv, d]` x2, `[B, ceil(N / g)]`.
-    The mean of a group of chunk means, weighted by their token counts, is the
-    mean over all the group's tokens, so this is compression one level up.
+    `[B, N, Hkv, d]` x2, `[B, N]` -> `[B, ceil(N / 2), Hkv, d]` x2, `[B, ceil(N / 2)]`.
+    A count-weighted mean of two chunk means is the mean over both chunks' tokens.
     """
-    if isinstance(group, int) and group == 1:
-        return k_chunks, v_chunks, counts
     batch, num_chunks, heads, dim = ops.shape(k_chunks)
-    extra = ceil_div(num_chunks, group) * group - num_chunks
+    extra = num_chunks % 2
     counts = ops.pad(counts, [(0, 0), (0, extra)])
     weights = counts[:, :, None, None]
-    pooled_counts = ops.sum(ops.reshape(counts, (batch, -1, group)), axis=-1)
+    pooled_counts = ops.sum(ops.reshape(counts, (batch, -1, 2)), axis=-1)
     denominator = ops.maximum(pooled_counts, 1.0)[:, :, None, None]
 
     def pool(x):
         x = ops.pad(x, [(0, 0), (0, extra), (0, 0), (0, 0)]) * weights
-        return ops.sum(ops.reshape(x, (batch, -1, group, heads, dim)), axis=2) / denominator
+        return ops.sum(ops.reshape(x, (batch, -1, 2, heads, dim)), axis=2) / denominator
 
     return pool(k_chunks), pool(v_chunks), pooled_counts
 
 
-def coarse_attention(q, k_coarse, v_coarse, coarse_counts, query_index, coarse_size):
-    """Each query attends to the summaries of coarse chunks that end at or before it.
+def coarse_levels(k_chunks, v_chunks, counts, num_levels, level_size):
+    """Summaries of chunks of `c * 2^l` tokens for levels `l < num_levels`.
 
-    `q [B, n, b, Hkv, G, d]`, `k_coarse, v_coarse [B, M, Hkv, d]`,
-    `coarse_counts [B, M]`, `query_index [n, b]`, `coarse_size` = tokens per
-    coarse chunk -> `[B, n, b, Hkv, G, d]` (zero where no chunk is complete yet).
+    Level `l + 1` pools pairs of level-`l` summaries (count-weighted, so it is
+    the mean over all its tokens). Each level keeps only its first `level_size`
+    summaries: a query block uses the finest level at which its past fits in
+    `max_coarse_chunks` summaries (`block_level`), so no block needs more.
+
+    `[B, N, Hkv, d]` x2, `[B, N]` -> `[B, L, S, Hkv, d]` x2, `[B, L, S]`.
     """
-    chunk_end = (ops.arange(ops.shape(k_coarse)[1]) + 1) * coarse_size  # [M]
-    complete = chunk_end[None, None, :] <= query_index[:, :, None] + 1  # [n, b, M]
-    nonempty = coarse_counts > 0  # [B, M]
-    mask = complete[None, :, None, None, :, :] & nonempty[:, None, None, None, None, :]
-    probs = masked_softmax(ops.einsum(COARSE_SCORES, q, k_coarse), mask)
-    return ops.einsum(COARSE_OUTPUT, ops.cast(probs, v_coarse.dtype), v_coarse)
+    levels = []
+    for _ in range(num_levels):
+        shortfall = ops.maximum(level_size - ops.shape(counts)[1], 0)
+        levels.append(tuple(
+            ops.pad(t, [(0, 0), (0, shortfall)] + [(0, 0)] * (len(t.shape) - 2))[:, :level_size]
+            for t in (k_chunks, v_chunks, counts)
+        ))
+        k_chunks, v_chunks, counts = pool_pairs(k_chunks, v_chunks, counts)
+    return tuple(ops.stack(parts, axis=1) for parts in zip(*levels))
+
+
+def block_level(block_start, chunk_size, max_coarse_chunks, num_levels):
+    """Finest level `l` with `block_start + 1 <= max_coarse_chunks * c * 2^l`.
+
+    Depends only on where the block starts, so the model gives every prefix of
+    a sequence the same outputs (cached decoding stays exact). `[n] -> [n]`.
+    """
+    span = ceil_div(ops.cast(block_start, "int32") + 1, max_coarse_chunks * chunk_size)  # >= 1
+    level = ops.zeros_like(span)
+    for boundary in range(num_levels - 1):
+        level += ops.cast(span > 2**boundary, "int32")
+    return level
+
+
+def coarse_attention(q, level_k, level_v, level_counts, levels, query_index, chunk_size):
+    """Each query attends to the summaries, at its block's level, of chunks that
+    end at or before it.
+
+    `q [B, n, b, Hkv, G, d]`, `level_k, level_v [B, L, S, Hkv, d]`,
+    `level_counts [B, L, S]` from `coarse_levels`, `levels [n]` from
+    `block_level`, `query_index [n, b]` -> `[B, n, b, Hkv, G, d]` (zero where no
+    chunk is complete yet).
+    """
+    keys, values = ops.take(level_k, levels, axis=1), ops.take(level_v, levels, axis=1)
+    counts = ops.take(level_counts, levels, axis=1)  # [B, n, S]
+    size = chunk_size * ops.take(2 ** ops.arange(ops.shape(level_k)[1]), levels)  # [n]
+    chunk_end = (ops.arange(ops.shape(level_k)[2]) + 1)[None, :] * size[:, None]  # [n, S]
+    complete = chunk_end[:, None, :] <= query_index[:, :, None] + 1  # [n, b, S]
+    mask = complete[None, :, None, None, :, :] & (counts > 0)[:, :, None, None, None, :]
+    probs = masked_softmax(ops.einsum(COARSE_SCORES, q, keys), mask)
+    return ops.einsum(COARSE_OUTPUT, ops.cast(probs, values.dtype), values)
 
 
 def select_chunks(block_query, k_chunks, counts, block_start, chunk_size, num_selected):

@@ -18,9 +18,9 @@ import math
 import keras
 from keras import ops
 
+from llama_keras.layers.chunk_attention import block_level
 from llama_keras.layers.chunk_attention import coarse_attention
-from llama_keras.layers.chunk_attention import coarse_group_size
-from llama_keras.layers.chunk_attention import pool_chunks
+from llama_keras.layers.chunk_attention import coarse_levels
 from llama_keras.layers.chunk_attention import select_chunks
 from llama_keras.layers.chunk_attention import selected_attention
 from llama_keras.layers.chunk_attention import summarize_chunks
@@ -28,6 +28,11 @@ from llama_keras.layers.local_attention import local_attention
 from llama_keras.layers.rotary_embedding import RotaryEmbedding
 from llama_keras.layers.utils import ceil_div
 from llama_keras.layers.utils import clone_initializer
+
+
+# Coarse levels built when the length is only known at run time: level 23 covers
+# 2^23 * max_coarse_chunks * chunk_size tokens, beyond any input that fits in memory.
+_MAX_LEVELS = 24
 
 
 @keras.saving.register_keras_serializable(package="llama_keras")
@@ -46,8 +51,9 @@ class HierarchicalAttention(keras.layers.Layer):
             the selected branch off.
         selection_block_size: queries per block, for selection and the local
             branch's blocking.
-        max_coarse_chunks: the coarse level pools chunks of chunks so that it
-            never holds more summaries than this (linear cost in `T`).
+        max_coarse_chunks: a query block sees at most about this many chunk
+            summaries: past `max_coarse_chunks * chunk_size` tokens it uses
+            chunks of chunks (`c * 2^l` tokens), so the cost stays linear in `T`.
         query_tokens_per_step: static inputs longer than this are processed in
             groups of this many query tokens. None: always all at once.
         rope_*: see `RotaryEmbedding`; RoPE applies to the local branch only.
@@ -66,10 +72,10 @@ class HierarchicalAttention(keras.layers.Layer):
         adaptive_span=False,
         span_ramp=32,
         span_loss=2e-6,
-        chunk_size=64,
+        chunk_size=32,
         num_selected_chunks=4,
         selection_block_size=64,
-        max_coarse_chunks=128,
+        max_coarse_chunks=64,
         query_tokens_per_step=16384,
         rope_max_wavelength=10000.0,
         rope_scaling="none",
@@ -213,8 +219,9 @@ class HierarchicalAttention(keras.layers.Layer):
         if chunk:
             k_mean, v_mean, counts = summarize_chunks(k, v, valid, chunk)
             k_chunks, v_chunks = self.chunk_key_dense(k_mean), self.chunk_value_dense(v_mean)
-            group = coarse_group_size(ceil_div(length, chunk), self.max_coarse_chunks)
-            k_coarse, v_coarse, coarse_counts = pool_chunks(k_chunks, v_chunks, counts, group)
+            num_levels = self._num_levels(static_length)
+            level_k, level_v, level_counts = coarse_levels(
+                k_chunks, v_chunks, counts, num_levels, self.max_coarse_chunks + ceil_div(block, chunk))
         if len(self.branches) > 1:
             gates = ops.sigmoid(self.gate_dense(x))
             gates = ops.reshape(pad(gates), (batch, padded_length, kv_heads, groups, len(self.branches)))
@@ -229,8 +236,9 @@ class HierarchicalAttention(keras.layers.Layer):
                                        window, block, span, float(self.span_ramp))]
             if chunk:
                 q_ids = take(q_blocks)
-                outputs.append(coarse_attention(q_ids, k_coarse, v_coarse, coarse_counts,
-                                                query_index, group * chunk))
+                levels = block_level(block_ids * block, chunk, self.max_coarse_chunks, num_levels)
+                outputs.append(coarse_attention(q_ids, level_k, level_v, level_counts, levels,
+                                                query_index, chunk))
             if self.num_selected_chunks:
                 indices, picked = select_chunks(q_ids[:, :, 0], k_chunks, counts, block_ids * block,
                                                 chunk, self.num_selected_chunks)
@@ -248,6 +256,13 @@ class HierarchicalAttention(keras.layers.Layer):
             out = attend(block_ids)
         out = ops.reshape(out, (batch, padded_length, heads * dim))[:, :length]
         return self.output_dense(out)
+
+    def _num_levels(self, length):
+        """Coarse levels a sequence of `length` tokens needs (a fixed cap when unknown)."""
+        if length is None:
+            return _MAX_LEVELS
+        span = ceil_div(length, self.max_coarse_chunks * self.chunk_size)
+        return max(1, (span - 1).bit_length() + 1)
 
     def get_config(self):
         config = super().get_config()

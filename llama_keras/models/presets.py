@@ -13,7 +13,7 @@ backbone_presets = {
         "description": "6 layers, hidden 384, ~12M parameters, for CPU demos.",
         "config": {
             "vocabulary_size": 8000, "num_layers": 6, "num_query_heads": 6, "num_key_value_heads": 2,
-            "hidden_dim": 384, "intermediate_dim": 1024, "window_size": 256, "chunk_size": 64,
+            "hidden_dim": 384, "intermediate_dim": 1024, "window_size": 256, "chunk_size": 32,
             "num_selected_chunks": 4, "selection_block_size": 64,
         },
     },

@@ -1,0 +1,147 @@
+"""Forward-pass speed and memory vs sequence length: LLAMABackbone beside keras-hub.
+
+    python benchmarks/bench_forward.py                      # full run (~30 min on 2 cores)
+    python benchmarks/bench_forward.py --lengths=1024,4096  # a quick look
+
+Every model has the same size (4 layers, hidden 256, 8 heads, FFN 688, vocab
+8000), runs jit-compiled at batch 1, and each (model, length) point runs in a
+fresh subprocess, so peak RSS is that point's own. keras-hub's full-attention
+models are skipped where their `[T, T]` scores cannot fit in `--memory_gb`.
+Writes `results/forward.md` and `results/forward.png`.
+"""
+
+import json
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_list("lengths", ["1024", "4096", "16384", "65536", "131072", "1048576"], "Sequence lengths.")
+flags.DEFINE_list("models", ["llama_keras", "keras_hub_llama", "keras_hub_mistral"], "Models to compare.")
+flags.DEFINE_float("memory_gb", 22.0, "Skip a full-attention point predicted to need more memory.")
+flags.DEFINE_integer("timeout_s", 1800, "Per-point limit.")
+flags.DEFINE_bool("worker", False, "Internal: measure one point and print JSON.")
+flags.DEFINE_string("model", None, "Internal: the worker's model.")
+flags.DEFINE_integer("length", None, "Internal: the worker's length.")
+
+SIZE = dict(vocabulary_size=8000, num_layers=4, num_query_heads=8, num_key_value_heads=8,
+            hidden_dim=256, intermediate_dim=688)
+MISTRAL_WINDOW = 512
+
+
+def build(name):
+    import keras_hub
+
+    import llama_keras
+
+    if name == "llama_keras":
+        return llama_keras.LLAMABackbone(**SIZE)
+    if name == "keras_hub_llama":
+        return keras_hub.models.LlamaBackbone(**SIZE)
+    if name == "keras_hub_mistral":
+        return keras_hub.models.MistralBackbone(**SIZE, sliding_window=MISTRAL_WINDOW)
+    raise ValueError(f"Unknown model {name!r}.")
+
+
+def measure(name, length):
+    import numpy as np
+    import tensorflow as tf
+
+    model = build(name)
+    inputs = {
+        "token_ids": tf.constant(np.random.RandomState(0).randint(0, SIZE["vocabulary_size"], (1, length)), tf.int32),
+        "padding_mask": tf.ones((1, length), tf.int32),
+    }
+    forward = tf.function(lambda x: model(x), jit_compile=True)
+    start = time.perf_counter()
+    forward(inputs).numpy()
+    compile_s = time.perf_counter() - start
+    runs, start = 0, time.perf_counter()
+    while runs < 1 or (time.perf_counter() - start < 5.0 and runs < 5):
+        forward(inputs).numpy()
+        runs += 1
+    seconds = (time.perf_counter() - start) / runs
+    return {"tokens_per_s": length / seconds, "seconds": seconds, "compile_s": compile_s,
+            "peak_rss_gb": common.peak_rss_gb()}
+
+
+def predicted_full_attention_gb(length):
+    """keras-hub materialises fp32 [H, T, T] scores (and their softmax): ~2.2x of
+    one copy, as measured here at 16k (18 GB)."""
+    return 2.2 * SIZE["num_query_heads"] * length**2 * 4 / 2**30 + 1.0
+
+
+def plot(results, lengths, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, points in results.items():
+        ok = [(n, points[n]) for n in lengths if "error" not in points.get(n, {"error": 1})]
+        if ok:
+            speed.plot([n for n, _ in ok], [p["tokens_per_s"] for _, p in ok], "o-", label=name)
+            memory.plot([n for n, _ in ok], [p["peak_rss_gb"] for _, p in ok], "o-", label=name)
+    for axis, label in ((speed, "forward tokens / s"), (memory, "peak RSS (GB)")):
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xlabel("sequence length (tokens)")
+        axis.set_ylabel(label)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle("Forward pass, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main(argv):
+    del argv
+    if FLAGS.worker:
+        print(json.dumps(measure(FLAGS.model, FLAGS.length)))
+        return
+    lengths = [int(n) for n in FLAGS.lengths]
+    results = {name: {} for name in FLAGS.models}
+    for length in lengths:
+        for name in FLAGS.models:
+            if name != "llama_keras" and predicted_full_attention_gb(length) > FLAGS.memory_gb:
+                needed = predicted_full_attention_gb(length)
+                results[name][length] = {"error": f"skipped: needs ~{needed:.0f} GB"}
+            else:
+                results[name][length] = common.run_worker(
+                    __file__, [f"--model={name}", f"--length={length}"], FLAGS.timeout_s)
+            print(length, name, results[name][length], flush=True)
+
+    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in FLAGS.models]
+    if "keras_hub_llama" in results and "llama_keras" in results:
+        header.append("llama_keras / keras_hub_llama")
+    rows = []
+    for length in lengths:
+        row = [f"{length:,}"]
+        for name in FLAGS.models:
+            point = results[name][length]
+            row.append(point["error"] if "error" in point else
+                       f"{point['tokens_per_s']:,.0f} ({point['peak_rss_gb']:.2f})")
+        if len(header) > len(row):
+            ours, peer = results["llama_keras"][length], results["keras_hub_llama"][length]
+            row.append("-" if "error" in ours or "error" in peer else
+                       f"{ours['tokens_per_s'] / peer['tokens_per_s']:.1f}x")
+        rows.append(row)
+    table = common.markdown_table(header, rows)
+    print(table)
+    os.makedirs(common.RESULTS_DIR, exist_ok=True)
+    with open(os.path.join(common.RESULTS_DIR, "forward.md"), "w") as f:
+        f.write("# Forward pass vs length\n\n" + __doc__.split("\n\n")[2] + "\n\n" + table + "\n")
+    with open(os.path.join(common.RESULTS_DIR, "forward.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    plot(results, lengths, os.path.join(common.RESULTS_DIR, "forward.png"))
+
+
+if __name__ == "__main__":
+    app.run(main)
