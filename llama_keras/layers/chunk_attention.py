@@ -170,3 +170,35 @@ def selected_attention(q, k, v, key_valid, indices, picked, chunk_size):
     valid = gather(by_chunk(valid)) & ops.repeat(picked, chunk_size, axis=-1)  # [B, n, Hkv, s * c]
     probs = masked_softmax(ops.einsum(SELECTED_SCORES, q, keys), valid[:, :, :, None, None, :])
     return ops.einsum(SELECTED_OUTPUT, ops.cast(probs, v.dtype), values)
+
+
+def coarse_attention_step(q, level_k, level_v, level_counts, level, position, chunk_size):
+    """One decoding step of `coarse_attention`.
+
+    `q [B, Hkv, G, d]` at `position`, `level_k, level_v [B, S, Hkv, d]` (the
+    projected summaries of the query's block level `level`), `level_counts
+    [B, S]` -> `[B, Hkv, G, d]`.
+    """
+    chunk_end = (ops.arange(ops.shape(level_k)[1]) + 1) * (chunk_size * 2**level)
+    mask = (chunk_end[None, :] <= position + 1) & (level_counts > 0)  # [B, S]
+    probs = masked_softmax(ops.einsum("bhgd,bmhd->bhgm", q, level_k), mask[:, None, None, :])
+    return ops.einsum("bhgm,bmhd->bhgd", ops.cast(probs, level_v.dtype), level_v)
+
+
+def selected_attention_step(q, k_cache, v_cache, indices, picked, chunk_size):
+    """One decoding step of `selected_attention`.
+
+    `q [B, Hkv, G, d]`, `k_cache, v_cache [B, L, Hkv, d]` (unrotated),
+    `indices, picked [B, Hkv, s]` -> `[B, Hkv, G, d]`.
+    """
+    batch, length, heads, dim = ops.shape(k_cache)
+    positions = indices[..., None] * chunk_size + ops.arange(chunk_size)  # [B, Hkv, s, c]
+    rows = (ops.arange(batch)[:, None, None, None] * length + positions) * heads
+    rows = ops.reshape(rows + ops.arange(heads)[None, :, None, None], (batch, heads, -1))
+
+    def gather(cache):  # -> [B, Hkv, s * c, d]
+        return ops.take(ops.reshape(cache, (-1, dim)), rows, axis=0)
+
+    valid = ops.repeat(picked, chunk_size, axis=-1)[:, :, None, :]  # [B, Hkv, 1, s * c]
+    probs = masked_softmax(ops.einsum("bhgd,bhkd->bhgk", q, gather(k_cache)), valid)
+    return ops.einsum("bhgk,bhkd->bhgd", ops.cast(probs, v_cache.dtype), gather(v_cache))

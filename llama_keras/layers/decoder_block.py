@@ -58,6 +58,19 @@ class LLAMADecoderBlock(keras.layers.Layer):
 
     def call(self, x, padding_mask=None, positions=None, training=None):
         attended = self.attention(self.attention_norm(x), padding_mask=padding_mask, positions=positions)
+        return self._feedforward(x, attended, training)
+
+    def prefill(self, x, prefix_length):
+        """Cached decoding: see `HierarchicalAttention.prefill`. -> (`[B, L, D]`, cache)."""
+        attended, cache = self.attention.prefill(self.attention_norm(x), prefix_length)
+        return self._feedforward(x, attended), cache
+
+    def decode(self, x, cache, index):
+        """Cached decoding: see `HierarchicalAttention.decode`. -> (`[B, 1, D]`, cache)."""
+        attended, cache = self.attention.decode(self.attention_norm(x), cache, index)
+        return self._feedforward(x, attended), cache
+
+    def _feedforward(self, x, attended, training=None):
         x = x + self.dropout_layer(attended, training=training)
         h = self.ffn_norm(x)
         ffn = self.ffn_down(ops.silu(self.ffn_gate(h)) * self.ffn_up(h))

@@ -20,11 +20,14 @@ from keras import ops
 
 from llama_keras.layers.chunk_attention import block_level
 from llama_keras.layers.chunk_attention import coarse_attention
+from llama_keras.layers.chunk_attention import coarse_attention_step
 from llama_keras.layers.chunk_attention import coarse_levels
 from llama_keras.layers.chunk_attention import select_chunks
 from llama_keras.layers.chunk_attention import selected_attention
+from llama_keras.layers.chunk_attention import selected_attention_step
 from llama_keras.layers.chunk_attention import summarize_chunks
 from llama_keras.layers.local_attention import local_attention
+from llama_keras.layers.local_attention import local_attention_step
 from llama_keras.layers.rotary_embedding import RotaryEmbedding
 from llama_keras.layers.utils import ceil_div
 from llama_keras.layers.utils import clone_initializer
@@ -169,23 +172,48 @@ class HierarchicalAttention(keras.layers.Layer):
         return self.window_size * ops.clip(ops.cast(self.span_fraction, "float32"), 0.0, 1.0)
 
     def call(self, x, padding_mask=None, positions=None):
+        """`x [B, T, D]` -> `[B, T, D]`."""
         if len(x.shape) != 3:
             raise ValueError(f"Expected `x` of shape [B, T, D], got shape {x.shape}.")
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
-        heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
-        groups = heads // kv_heads
-        block = self.selection_block_size
-        chunk = self.chunk_size
-
         valid = ops.ones((batch, length), "bool") if padding_mask is None else ops.cast(padding_mask, "bool")
         if positions is None:
             positions = ops.arange(length)[None, :]
-        positions = ops.broadcast_to(positions, (batch, length))
+        q, k, v, q_rotated, k_rotated = self._project(x, ops.broadcast_to(positions, (batch, length)))
+        out = self._attend(x, q, k, v, q_rotated, k_rotated, valid)
+        if self.adaptive_span and self.span_loss:
+            self.add_loss(self.span_loss * ops.mean(self.span_lengths()))
+        return self.output_dense(out)
 
+    def _project(self, x, positions):
+        """-> `q` (scaled), `k`, `v`, and their RoPE-rotated `q`, `k`: `[B, T, H*, d]`."""
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
         q = ops.reshape(self.query_dense(x), (batch, length, heads, dim)) * ops.cast(dim**-0.5, x.dtype)
         k = ops.reshape(self.key_dense(x), (batch, length, kv_heads, dim))
         v = ops.reshape(self.value_dense(x), (batch, length, kv_heads, dim))
-        q_rotated, k_rotated = self.rotary(q, positions), self.rotary(k, positions)
+        return q, k, v, self.rotary(q, positions), self.rotary(k, positions)
+
+    def _gates(self, x):
+        """`[B, T, D]` -> `[B, T, Hkv, G, branches]`, or None with a single branch."""
+        if len(self.branches) == 1:
+            return None
+        shape = (ops.shape(x)[0], ops.shape(x)[1], self.num_key_value_heads,
+                 self.num_query_heads // self.num_key_value_heads, len(self.branches))
+        return ops.reshape(ops.sigmoid(self.gate_dense(x)), shape)
+
+    def _span(self):
+        """Adaptive span `[Hkv, G]` in tokens, or None."""
+        if not self.adaptive_span:
+            return None
+        return ops.reshape(self.span_lengths(), (self.num_key_value_heads, -1))
+
+    def _attend(self, x, q, k, v, q_rotated, k_rotated, valid):
+        """The three branches over a whole sequence -> `[B, T, Hq * d]` (before the output projection)."""
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        groups = heads // kv_heads
+        block, chunk = self.selection_block_size, self.chunk_size
 
         # Static lengths above `query_tokens_per_step` are processed in groups of blocks.
         static_length = x.shape[1]
@@ -197,8 +225,10 @@ class HierarchicalAttention(keras.layers.Layer):
 
         # Pad T to a multiple of the block and chunk sizes; padding is never a valid key.
         extra = (-length) % multiple
+
         def pad(t):
             return ops.pad(t, [(0, 0), (0, extra)] + [(0, 0)] * (len(t.shape) - 2))
+
         q, k, v, q_rotated, k_rotated, valid = map(pad, (q, k, v, q_rotated, k_rotated, valid))
         padded_length = length + extra
         num_blocks = padded_length // block
@@ -210,22 +240,16 @@ class HierarchicalAttention(keras.layers.Layer):
             return blocked(ops.reshape(t, (batch, padded_length, kv_heads, groups, dim)))
 
         q_blocks, q_rotated_blocks = grouped(q), grouped(q_rotated)
-        span = None
-        if self.adaptive_span:
-            lengths = self.span_lengths()
-            if self.span_loss:
-                self.add_loss(self.span_loss * ops.mean(lengths))
-            span = ops.reshape(lengths, (kv_heads, groups))
+        span = self._span()
         if chunk:
             k_mean, v_mean, counts = summarize_chunks(k, v, valid, chunk)
             k_chunks, v_chunks = self.chunk_key_dense(k_mean), self.chunk_value_dense(v_mean)
             num_levels = self._num_levels(static_length)
             level_k, level_v, level_counts = coarse_levels(
-                k_chunks, v_chunks, counts, num_levels, self.max_coarse_chunks + ceil_div(block, chunk))
-        if len(self.branches) > 1:
-            gates = ops.sigmoid(self.gate_dense(x))
-            gates = ops.reshape(pad(gates), (batch, padded_length, kv_heads, groups, len(self.branches)))
-            gate_blocks = blocked(gates)
+                k_chunks, v_chunks, counts, num_levels, self._level_size())
+        gates = self._gates(x)
+        if gates is not None:
+            gate_blocks = blocked(pad(gates))
 
         def attend(block_ids):  # [n] -> [B, n, b, Hkv, G, d]
             def take(t):
@@ -243,10 +267,7 @@ class HierarchicalAttention(keras.layers.Layer):
                 indices, picked = select_chunks(q_ids[:, :, 0], k_chunks, counts, block_ids * block,
                                                 chunk, self.num_selected_chunks)
                 outputs.append(selected_attention(q_ids, k, v, valid, indices, picked, chunk))
-            if len(outputs) == 1:
-                return outputs[0]
-            weights = take(gate_blocks)
-            return sum(out * weights[..., i : i + 1] for i, out in enumerate(outputs))
+            return _mix(outputs, None if gates is None else take(gate_blocks))
 
         block_ids = ops.arange(num_blocks, dtype="int32")
         if in_steps:
@@ -254,8 +275,124 @@ class HierarchicalAttention(keras.layers.Layer):
             out = ops.moveaxis(steps, 0, 1)
         else:
             out = attend(block_ids)
-        out = ops.reshape(out, (batch, padded_length, heads * dim))[:, :length]
-        return self.output_dense(out)
+        return ops.reshape(out, (batch, padded_length, heads * dim))[:, :length]
+
+    # === Cached decoding ===
+    # State per layer: a ring buffer of the last `w` rotated keys and values (the
+    # local branch), raw keys and values of every position (to read selected
+    # chunks), projected chunk summaries (selection), the coarse levels' running
+    # sums, and the current block's selection. A step costs O(w + T/c + n c).
+
+    def prefill(self, x, prefix_length):
+        """Runs the first `prefix_length` positions of `x [B, L, D]` (the rest is
+        room for generation) -> (`[B, L, D]`, cache for `decode`)."""
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        kv_heads, dim = self.num_key_value_heads, self.head_dim
+        positions = ops.broadcast_to(ops.arange(length)[None, :], (batch, length))
+        valid = positions < prefix_length
+        q, k, v, q_rotated, k_rotated = self._project(x, positions)
+        out = self.output_dense(self._attend(x, q, k, v, q_rotated, k_rotated, valid))
+
+        last = prefix_length - 1
+        window = self.window_size
+        slot_position = last - (last - ops.arange(window)) % window  # [w]
+        slot_position = ops.clip(slot_position, 0, length - 1)
+        cache = {"ring_k": ops.take(k_rotated, slot_position, axis=1),
+                 "ring_v": ops.take(v, slot_position, axis=1)}
+        if not self.chunk_size:
+            return out, cache
+        chunk = self.chunk_size
+        room = ceil_div(length, chunk) * chunk - length  # raw caches hold whole chunks
+        keep = ops.cast(valid, k.dtype)[:, :, None, None]
+        cache["k"] = ops.pad(k * keep, [(0, 0), (0, room), (0, 0), (0, 0)])
+        cache["v"] = ops.pad(v * keep, [(0, 0), (0, room), (0, 0), (0, 0)])
+        k_mean, v_mean, counts = summarize_chunks(cache["k"], cache["v"], ops.pad(valid, [(0, 0), (0, room)]), chunk)
+        complete = (ops.arange(ops.shape(counts)[1]) + 1) * chunk <= prefix_length
+        counts = counts * ops.cast(complete, counts.dtype)[None, :]
+        cache["chunk_k"] = self.chunk_key_dense(k_mean) * ops.cast(counts > 0, k.dtype)[:, :, None, None]
+        cache["chunk_counts"] = counts
+        level_k, level_v, level_counts = coarse_levels(
+            k_mean, v_mean, counts, self._num_levels(x.shape[1]), self._level_size())
+        sums = ops.cast(level_counts, k.dtype)[..., None, None]
+        cache.update(level_k=level_k * sums, level_v=level_v * sums, level_counts=level_counts)
+        if self.num_selected_chunks:
+            # The current block's selection, made by its first query if that is in the prefix.
+            start = (prefix_length // self.selection_block_size) * self.selection_block_size
+            first_query = ops.take(q, ops.minimum(start, length - 1), axis=1)
+            indices, picked = select_chunks(
+                ops.reshape(first_query, (batch, 1, kv_heads, -1, dim)), cache["chunk_k"], counts,
+                ops.reshape(start, (1,)), chunk, self.num_selected_chunks)
+            cache["selected"] = indices[:, 0]
+            cache["picked"] = picked[:, 0] & (start < prefix_length)
+        return out, cache
+
+    def decode(self, x, cache, index):
+        """One token `x [B, 1, D]` at position `index` -> (`[B, 1, D]`, updated cache)."""
+        batch = ops.shape(x)[0]
+        kv_heads, dim = self.num_key_value_heads, self.head_dim
+        groups = self.num_query_heads // kv_heads
+        index = ops.cast(index, "int32")
+        q, k, v, q_rotated, k_rotated = self._project(x, ops.broadcast_to(ops.reshape(index, (1, 1)), (batch, 1)))
+        q, q_rotated = (ops.reshape(t, (batch, kv_heads, groups, dim)) for t in (q, q_rotated))
+        cache = dict(cache)
+
+        window = ops.shape(cache["ring_k"])[1]
+        slot = (ops.arange(window) == index % window)[None, :, None, None]
+        cache["ring_k"] = ops.where(slot, k_rotated, cache["ring_k"])
+        cache["ring_v"] = ops.where(slot, v, cache["ring_v"])
+        outputs = [local_attention_step(q_rotated, cache["ring_k"], cache["ring_v"], index,
+                                        self._span(), float(self.span_ramp))]
+        if self.chunk_size:
+            chunk, block = self.chunk_size, self.selection_block_size
+            rows = ops.stack([ops.arange(batch), ops.full((batch,), index, dtype="int32")], axis=1)
+            cache["k"] = ops.scatter_update(cache["k"], rows, k[:, 0])
+            cache["v"] = ops.scatter_update(cache["v"], rows, v[:, 0])
+
+            # A chunk that ends here gets its summary and joins every coarse level.
+            chunk_index = index // chunk
+            completes = ops.cast((index + 1) % chunk == 0, k.dtype)
+            start = (0, chunk_index * chunk, 0, 0)
+            size = (batch, chunk, kv_heads, dim)
+            k_sum = ops.sum(ops.slice(cache["k"], start, size), axis=1) * completes  # [B, Hkv, d]
+            v_sum = ops.sum(ops.slice(cache["v"], start, size), axis=1) * completes
+            is_chunk = ops.arange(ops.shape(cache["chunk_counts"])[1]) == chunk_index
+            cache["chunk_k"] = ops.where(is_chunk[None, :, None, None] & (completes > 0),
+                                         self.chunk_key_dense(k_sum / chunk)[:, None], cache["chunk_k"])
+            cache["chunk_counts"] = cache["chunk_counts"] + ops.cast(is_chunk, k.dtype)[None] * completes * chunk
+            num_levels, level_size = ops.shape(cache["level_counts"])[1:3]
+            entry = chunk_index // 2 ** ops.arange(num_levels)  # [Lv]
+            joins = ops.cast(ops.arange(level_size)[None, :] == entry[:, None], k.dtype) * completes  # [Lv, S]
+            cache["level_k"] = cache["level_k"] + joins[None, :, :, None, None] * k_sum[:, None, None]
+            cache["level_v"] = cache["level_v"] + joins[None, :, :, None, None] * v_sum[:, None, None]
+            cache["level_counts"] = cache["level_counts"] + joins[None] * chunk
+
+            block_start = index - index % block
+            level = block_level(ops.reshape(block_start, (1,)), chunk, self.max_coarse_chunks, num_levels)[0]
+            level_counts = ops.take(cache["level_counts"], level, axis=1)  # [B, S]
+            mean = ops.cast(ops.maximum(level_counts, 1.0), k.dtype)[:, :, None, None]
+
+            def summaries(sums, dense):
+                return dense(ops.take(sums, level, axis=1) / mean)
+
+            outputs.append(coarse_attention_step(
+                q, summaries(cache["level_k"], self.chunk_key_dense),
+                summaries(cache["level_v"], self.chunk_value_dense), level_counts, level, index, chunk))
+            if self.num_selected_chunks:
+                # A new block selects its chunks with its first query, this one.
+                indices, picked = select_chunks(
+                    q[:, None], cache["chunk_k"], cache["chunk_counts"], ops.reshape(index, (1,)),
+                    chunk, self.num_selected_chunks)
+                new_block = index % block == 0
+                cache["selected"] = ops.where(new_block, indices[:, 0], cache["selected"])
+                cache["picked"] = ops.where(new_block, picked[:, 0], cache["picked"])
+                outputs.append(selected_attention_step(q, cache["k"], cache["v"], cache["selected"],
+                                                       cache["picked"], chunk))
+        out = _mix(outputs, self._gates(x)[:, 0] if len(self.branches) > 1 else None)
+        return self.output_dense(ops.reshape(out, (batch, 1, -1))), cache
+
+    def _level_size(self):
+        """Summaries kept per coarse level: a block's past at its level, plus the block."""
+        return self.max_coarse_chunks + ceil_div(self.selection_block_size, self.chunk_size)
 
     def _num_levels(self, length):
         """Coarse levels a sequence of `length` tokens needs (a fixed cap when unknown)."""
@@ -290,6 +427,13 @@ class HierarchicalAttention(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def _mix(outputs, gates):
+    """Gated sum of branch outputs `[..., Hkv, G, d]` with gates `[..., Hkv, G, branches]`."""
+    if gates is None:
+        return outputs[0]
+    return sum(out * gates[..., i : i + 1] for i, out in enumerate(outputs))
 
 
 def _check_positive(**values):

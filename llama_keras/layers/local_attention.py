@@ -68,3 +68,20 @@ def local_attention(q, k, v, key_valid, block_ids, window, block_size, span=None
         probs = probs * ramp
         probs = probs / (ops.sum(probs, axis=-1, keepdims=True) + 1e-9)
     return ops.einsum(OUTPUT, ops.cast(probs, v.dtype), values)
+
+
+def local_attention_step(q, ring_k, ring_v, position, span=None, span_ramp=1.0):
+    """One decoding step of `local_attention` over a ring buffer of the last `w` keys.
+
+    `q [B, Hkv, G, d]` (rotated, scaled) at `position`; `ring_k, ring_v
+    [B, w, Hkv, d]` with slot `i` holding position `p_i = t - ((t - i) mod w)`
+    (Mistral's rolling buffer) -> `[B, Hkv, G, d]`.
+    """
+    window = ops.shape(ring_k)[1]
+    slot_position = position - (position - ops.arange(window)) % window  # [w]
+    probs = masked_softmax(ops.einsum("bhgd,bkhd->bhgk", q, ring_k), slot_position >= 0)
+    if span is not None:
+        dist = ops.cast(position - slot_position, "float32")
+        probs = probs * ops.clip((span_ramp + span[None, :, :, None] - dist) / span_ramp, 0.0, 1.0)
+        probs = probs / (ops.sum(probs, axis=-1, keepdims=True) + 1e-9)
+    return ops.einsum("bhgk,bkhd->bhgd", ops.cast(probs, ring_v.dtype), ring_v)

@@ -173,3 +173,19 @@ def test_bad_input_shape_raises_a_clear_value_error():
         layer(np.zeros((3, 32), "float32"))
     with pytest.raises(ValueError, match="multiple of `num_query_heads`"):
         HierarchicalAttention(4, 2)(np.zeros((1, 3, 30), "float32"))
+
+
+@pytest.mark.parametrize("prefix", [0, 1, 13, 33])
+def test_cached_decoding_equals_the_full_forward_pass_at_every_step(prefix):
+    # Window 10, chunks of 4, blocks of 8, coarse levels change at 24 and 48:
+    # steps cross window, chunk, block and level boundaries.
+    x, _ = inputs(length=70, pad_last=0)
+    layer = make_layer(x, window_size=10, chunk_size=4, num_selected_chunks=2, selection_block_size=8,
+                       max_coarse_chunks=3, adaptive_span=True)
+    layer.span_fraction.assign(np.array([1.0, 0.5, 0.7, 0.9], "float32"))
+    full = np.asarray(layer(x))
+    out, cache = layer.prefill(x, prefix)
+    assert_close(np.asarray(out)[:, :prefix], full[:, :prefix])
+    for t in range(prefix, 70):
+        step, cache = layer.decode(x[:, t : t + 1], cache, t)
+        assert_close(np.asarray(step)[:, 0], full[:, t])
