@@ -6,9 +6,14 @@ import os
 # and our tokenizers, data and serving code need TensorFlow.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+from llama_keras import data  # noqa: E402
 from llama_keras import layers  # noqa: E402
 from llama_keras import models  # noqa: E402
-from llama_keras.models.backbone import LLAMABackbone  # noqa: E402
-from llama_keras.models.llama_model import LLAMAModel  # noqa: E402
+from llama_keras import tokenizers  # noqa: E402
+from llama_keras.models import LLAMABackbone  # noqa: E402
+from llama_keras.models import LLAMACausalLM  # noqa: E402
+from llama_keras.models import LLAMACausalLMPreprocessor  # noqa: E402
+from llama_keras.models import LLAMAModel  # noqa: E402
+from llama_keras.tokenizers import LLAMATokenizer  # noqa: E402
 
 __version__ = "0.1.0"

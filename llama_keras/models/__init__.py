@@ -1,4 +1,6 @@
-"""Models: the backbone, its presets and the seed-style `LLAMAModel`."""
+"""Models: the backbone, its presets, the seed-style `LLAMAModel` and task models."""
 
 from llama_keras.models.backbone import LLAMABackbone
+from llama_keras.models.causal_lm import LLAMACausalLM
+from llama_keras.models.causal_lm_preprocessor import LLAMACausalLMPreprocessor
 from llama_keras.models.llama_model import LLAMAModel

@@ -5,6 +5,8 @@ import os
 
 import keras
 import keras_hub
+import numpy as np
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="llama_keras")
@@ -14,7 +16,8 @@ class LLAMATokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
     `proto` is a SentencePiece model (path or serialized bytes) with `<s>` and
     `</s>`, as `train_tokenizer` writes and LLaMA/Mistral ship; padding uses id 0
     (`<unk>`), as in keras-hub's Llama. Tokenization runs in the TF graph
-    (TF Text's SentencePiece op), so it exports into a SavedModel.
+    (TF Text's SentencePiece op), so it exports into a SavedModel. Bytes that are
+    not valid UTF-8 become U+FFFD instead of failing the request.
     """
 
     def __init__(self, proto=None, **kwargs):
@@ -22,6 +25,25 @@ class LLAMATokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
         self._add_special_token("</s>", "end_token")
         self.pad_token_id = 0
         super().__init__(proto=proto, **kwargs)
+
+    def tokenize(self, inputs):
+        if self._use_tf_workflow() or isinstance(inputs, tf.Tensor):
+            inputs = tf.strings.unicode_transcode(
+                tf.convert_to_tensor(inputs, tf.string), "UTF-8", "UTF-8", errors="replace")
+        else:
+            inputs = _valid_text(inputs)
+        return super().tokenize(inputs)
+
+
+def _valid_text(inputs):
+    """Python strings, bytes or arrays of them -> `str`s, invalid UTF-8 replaced."""
+    if isinstance(inputs, bytes):
+        return inputs.decode("utf-8", errors="replace")
+    if isinstance(inputs, (list, tuple)):
+        return [_valid_text(item) for item in inputs]
+    if isinstance(inputs, np.ndarray):
+        return _valid_text(inputs.tolist())
+    return inputs
 
 
 def mistral_vocabulary():

@@ -26,8 +26,6 @@ def train_tokenizer(files_or_texts, vocab_size, model_type="bpe", max_sentence_l
     items = [files_or_texts] if isinstance(files_or_texts, str) else list(files_or_texts)
     if not items:
         raise ValueError("`files_or_texts` is empty: nothing to train a tokenizer on.")
-    if vocab_size < 8:
-        raise ValueError(f"`vocab_size` must be at least 8, got {vocab_size}.")
 
     def lines():
         progress = keras.utils.Progbar(len(items), unit_name="document", verbose=int(verbose))
@@ -41,18 +39,30 @@ def train_tokenizer(files_or_texts, vocab_size, model_type="bpe", max_sentence_l
             progress.add(1)
 
     model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=lines(), model_writer=model, vocab_size=vocab_size, model_type=model_type,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, byte_fallback=True, character_coverage=character_coverage,
-        max_sentence_length=max_sentence_length * 4, split_digits=True, allow_whitespace_only_pieces=True,
-        remove_extra_whitespaces=False, normalization_rule_name="identity", minloglevel=2,
-        hard_vocab_limit=False,
-    )
+    try:
+        _train(model, lines(), vocab_size, model_type, character_coverage, max_sentence_length)
+    except RuntimeError as error:
+        if "Vocabulary size is smaller than required_chars" in str(error):
+            raise ValueError(
+                f"`vocab_size` {vocab_size} is too small: it must hold 256 byte pieces, 3 special "
+                f"tokens and every distinct character of the text ({error})."
+            ) from error
+        raise
     proto = model.getvalue()
     if output_path:
         with open(output_path, "wb") as f:
             f.write(proto)
     return LLAMATokenizer(proto=proto)
+
+
+def _train(model, lines, vocab_size, model_type, character_coverage, max_sentence_length):
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=lines, model_writer=model, vocab_size=vocab_size, model_type=model_type,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1, byte_fallback=True, character_coverage=character_coverage,
+        max_sentence_length=max_sentence_length * 4, split_digits=True, allow_whitespace_only_pieces=True,
+        remove_extra_whitespaces=False, normalization_rule_name="identity", minloglevel=2,
+        hard_vocab_limit=False,
+    )
 
 
 def _is_file(item):

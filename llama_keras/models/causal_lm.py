@@ -1,0 +1,80 @@
+"""LLAMACausalLM: next-token prediction and cached generation with keras-hub samplers."""
+
+import keras
+import keras_hub
+from keras import ops
+
+from llama_keras.models.backbone import LLAMABackbone
+from llama_keras.models.causal_lm_preprocessor import LLAMACausalLMPreprocessor
+
+
+@keras.saving.register_keras_serializable(package="llama_keras")
+class LLAMACausalLM(keras_hub.models.CausalLM):
+    """`LLAMABackbone` + tied LM head; `fit` on strings, `generate` from prompts.
+
+    Follows keras-hub's `CausalLM` contract (`compile(sampler=...)` with
+    "greedy", "top_k", "top_p", "beam", ...). Generation keeps a per-layer cache
+    (see `HierarchicalAttention.prefill` / `decode`) whose per-token cost is
+    `O(w + T/c + n c)`, so it does not grow with `max_length`.
+    """
+
+    backbone_cls = LLAMABackbone
+    preprocessor_cls = LLAMACausalLMPreprocessor
+
+    def __init__(self, backbone, preprocessor=None, **kwargs):
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        inputs = backbone.input
+        hidden_states = backbone(inputs)
+        outputs = backbone.token_embedding(hidden_states, reverse=True)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    def call_with_cache(self, token_ids, cache, cache_update_index):
+        """One position: `token_ids [B, 1]` at `cache_update_index` ->
+        (`logits [B, 1, V]`, `hidden [B, 1, D]`, updated cache)."""
+        x = self.backbone.token_embedding(token_ids)
+        updated = []
+        for block, layer_cache in zip(self.backbone.transformer_layers, cache):
+            x, layer_cache = block.decode(x, layer_cache, cache_update_index)
+            updated.append(layer_cache)
+        hidden_states = self.backbone.layer_norm(x)
+        return self.backbone.token_embedding(hidden_states, reverse=True), hidden_states, updated
+
+    def _build_cache(self, token_ids, prefix_length):
+        """Runs positions `< prefix_length` of `token_ids [B, L]` in parallel ->
+        (`hidden [B, L, D]`, cache with room for all `L` positions)."""
+        x = self.backbone.token_embedding(token_ids)
+        cache = []
+        for block in self.backbone.transformer_layers:
+            x, layer_cache = block.prefill(x, prefix_length)
+            cache.append(layer_cache)
+        return self.backbone.layer_norm(x), cache
+
+    def generate_step(self, inputs, stop_token_ids=None):
+        """Generates into the padding of `{"token_ids", "padding_mask"} [B, L]`."""
+        token_ids, padding_mask = inputs["token_ids"], inputs["padding_mask"]
+        # Sampling starts at the shortest prompt's end; the sampler re-feeds the
+        # longer prompts' tokens from there, so the cache holds positions before it.
+        index = ops.min(ops.sum(ops.cast(padding_mask, "int32"), axis=-1))
+        hidden_states, cache = self._build_cache(token_ids, index - 1)
+
+        def next(prompt, cache, index):
+            position = index - 1
+            token = ops.slice(prompt, [0, position], [ops.shape(prompt)[0], 1])
+            logits, hidden_states, cache = self.call_with_cache(token, cache, position)
+            return ops.squeeze(logits, axis=1), ops.squeeze(hidden_states, axis=1), cache
+
+        token_ids = self.sampler(
+            next=next, prompt=token_ids, cache=cache, index=index, mask=padding_mask,
+            stop_token_ids=stop_token_ids, hidden_states=hidden_states, model=self,
+        )
+        if stop_token_ids is None:
+            return {"token_ids": token_ids, "padding_mask": ops.ones_like(token_ids, dtype="bool")}
+        # Keep everything up to and including the first generated stop token.
+        generated = ops.logical_not(ops.cast(padding_mask, "bool"))
+        is_stop = ops.zeros_like(generated)
+        for stop in stop_token_ids:
+            is_stop = is_stop | ((token_ids == stop) & generated)
+        stops = ops.cast(is_stop, "int32")
+        after_stop = ops.cumsum(stops, axis=-1) - stops
+        return {"token_ids": token_ids, "padding_mask": ops.logical_not(ops.cast(after_stop, "bool"))}
