@@ -9,6 +9,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from llama_keras import data  # noqa: E402
 from llama_keras import layers  # noqa: E402
 from llama_keras import models  # noqa: E402
+from llama_keras import serving  # noqa: E402
 from llama_keras import tokenizers  # noqa: E402
 from llama_keras.models import LLAMABackbone  # noqa: E402
 from llama_keras.models import LLAMACausalLM  # noqa: E402

@@ -1,0 +1,86 @@
+"""export_for_serving: a SavedModel whose `serving_default` is string in, string out.
+
+Generation runs in the graph (`tf.while_loop` over `LLAMACausalLM.call_with_cache`),
+tokenization through TF Text, and nothing needs XLA or Python at serving time.
+"""
+
+import os
+
+import tensorflow as tf
+from keras import ops
+
+from llama_keras.serving.op_check import check_servable_ops
+
+
+class _CausalLMServer(tf.Module):
+    """Tracks the model and its tokenizer (so no resource is left untracked)."""
+
+    def __init__(self, causal_lm, default_max_new_tokens):
+        super().__init__()
+        self.causal_lm = causal_lm
+        self.tokenizer = causal_lm.preprocessor.tokenizer
+        self.default_max_new_tokens = default_max_new_tokens
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    def generate(self, prompts, max_new_tokens):
+        """Greedy continuation of each prompt, `<s>` prepended, up to `max_new_tokens`
+        tokens or `</s>` -> the prompt and continuation as text (as `generate()`)."""
+        tokenizer = self.tokenizer
+        pieces = tokenizer(prompts)
+        start = tf.fill([tf.shape(prompts)[0], 1], tf.cast(tokenizer.start_token_id, pieces.dtype))
+        prompt_ids = tf.concat([start, pieces], axis=1)
+        lengths = tf.cast(prompt_ids.row_lengths(), tf.int32)
+        max_new_tokens = tf.maximum(max_new_tokens, 0)
+        total = tf.reduce_max(lengths) + max_new_tokens
+        shape = tf.stack([tf.shape(prompts)[0], total])
+        token_ids = tf.cast(prompt_ids.to_tensor(default_value=tokenizer.pad_token_id, shape=shape), tf.int32)
+        in_prompt = tf.sequence_mask(lengths, total)
+        token_ids = self._greedy(token_ids, in_prompt, tf.reduce_min(lengths), total)
+        # Keep each row's prompt, then its continuation up to and including `</s>`.
+        generated = tf.logical_not(in_prompt)
+        is_end = tf.cast((token_ids == tokenizer.end_token_id) & generated, tf.int32)
+        kept = tf.sequence_mask(lengths + max_new_tokens, total) & (tf.cumsum(is_end, axis=1, exclusive=True) == 0)
+        for special in tokenizer.special_token_ids:  # stripped, as `generate()` does
+            kept = kept & (token_ids != special)
+        text = tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, kept))
+        return {"generated": text}
+
+    def _greedy(self, token_ids, in_prompt, first, total):
+        """Fills the positions after each prompt with argmax tokens."""
+        lm = self.causal_lm
+        _, cache = lm._build_cache(token_ids, first - 1)
+        positions = tf.range(total)[None, :]
+
+        def step(index, token_ids, cache):
+            token = tf.gather(token_ids, [index - 1], axis=1)
+            logits, _, cache = lm.call_with_cache(token, cache, index - 1)
+            best = tf.cast(tf.argmax(logits[:, 0], axis=-1), tf.int32)
+            fill = (positions == index) & tf.logical_not(in_prompt)
+            return index + 1, tf.where(fill, best[:, None], token_ids), cache
+
+        _, token_ids, _ = tf.while_loop(lambda index, *_: index < total, step, (first, token_ids, cache))
+        return token_ids
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def generate_default(self, prompts):
+        return self.generate(prompts, tf.constant(self.default_max_new_tokens, tf.int32))
+
+
+def export_for_serving(causal_lm, export_dir, max_new_tokens=64):
+    """Writes a TF Serving SavedModel of `causal_lm` (which needs its preprocessor).
+
+    Signatures: `serving_default(prompts: string[None], max_new_tokens: int32
+    scalar) -> generated: string[None]` and `generate_default(prompts)` using
+    `max_new_tokens` tokens. Checks that only core TF and TF Text ops were
+    written. Returns `export_dir`.
+    """
+    if causal_lm.preprocessor is None:
+        raise ValueError("`export_for_serving` needs a causal LM with a preprocessor (its tokenizer).")
+    if ops.convert_to_numpy(max_new_tokens) < 0:
+        raise ValueError(f"`max_new_tokens` must be >= 0, got {max_new_tokens}.")
+    server = _CausalLMServer(causal_lm, int(max_new_tokens))
+    signatures = {"serving_default": server.generate, "generate_default": server.generate_default}
+    os.makedirs(os.path.dirname(os.path.abspath(export_dir)), exist_ok=True)
+    tf.saved_model.save(server, export_dir, signatures=signatures)
+    check_servable_ops(export_dir)
+    return export_dir

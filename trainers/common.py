@@ -1,0 +1,102 @@
+"""Pieces every trainer shares: callbacks, TensorBoard summaries, export versions."""
+
+import json
+import math
+import os
+import re
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hparams_api
+
+
+def training_callbacks(model_dir, summaries):
+    """TensorBoard, checkpoints each epoch, backup for resuming, and NaN guard."""
+    return [
+        keras.callbacks.TensorBoard(os.path.join(model_dir, "logs"), write_graph=True),
+        keras.callbacks.ModelCheckpoint(os.path.join(model_dir, "checkpoints", "epoch_{epoch:03d}.weights.h5"),
+                                        save_weights_only=True),
+        keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
+        keras.callbacks.TerminateOnNaN(),
+        summaries,
+    ]
+
+
+class TrainingSummaries(keras.callbacks.Callback):
+    """Our own TensorBoard summaries beside Keras's: tokens/s, learning rate,
+    perplexity, learned spans per head, sample generations as text, hparams.
+
+    `sample` is a function returning a string (e.g. a generation), or None.
+    """
+
+    def __init__(self, log_dir, tokens_per_batch, hparams, sample=None):
+        super().__init__()
+        self.log_dir = log_dir
+        self.tokens_per_batch = tokens_per_batch
+        self.hparams = hparams
+        self.sample = sample
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "train_summaries"))
+
+    def on_train_begin(self, logs=None):
+        with self.writer.as_default():
+            hparams_api.hparams({k: v for k, v in self.hparams.items() if isinstance(v, (int, float, str, bool))})
+        self.writer.flush()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start, self.batches = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        step = epoch + 1
+        seconds = time.perf_counter() - self.epoch_start
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("tokens_per_second", self.batches * self.tokens_per_batch / max(seconds, 1e-9))
+            tf.summary.scalar("learning_rate", float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+            for name in ("loss", "val_loss"):
+                if name in logs:
+                    tf.summary.scalar(f"{name.replace('loss', 'perplexity')}", math.exp(min(logs[name], 50.0)))
+            for name, spans in learned_spans(self.model).items():
+                tf.summary.histogram(f"learned_span/{name}", spans)
+                for head, span in enumerate(spans):
+                    tf.summary.scalar(f"learned_span/{name}/head_{head}", span)
+            if self.sample is not None:
+                tf.summary.text("sample_generation", self.sample())
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        final = {f"final_{k}": float(v) for k, v in (logs or {}).items()}
+        with self.writer.as_default(step=0):
+            for name, value in final.items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
+        with open(os.path.join(self.log_dir, "final_metrics.json"), "w") as f:
+            json.dump(final, f, indent=1)
+
+
+def learned_spans(model):
+    """`{layer name: spans per head}` for every attention layer with adaptive span."""
+    spans = {}
+    for layer in model._flatten_layers():
+        if getattr(layer, "adaptive_span", False):
+            spans[layer.path.replace("/", "_")] = np.asarray(keras.ops.convert_to_numpy(layer.span_lengths()))
+    return spans
+
+
+def next_version_dir(base_dir):
+    """`base_dir/<N>` for the next integer version N (TF Serving's layout)."""
+    versions = [int(d) for d in os.listdir(base_dir) if re.fullmatch(r"\d+", d)] if os.path.isdir(base_dir) else []
+    return os.path.join(base_dir, str(max(versions, default=0) + 1))
+
+
+def warmup_cosine(learning_rate, total_steps, warmup_steps):
+    """Linear warm-up to `learning_rate`, then cosine decay to 10% of it."""
+    decay_steps = max(1, total_steps - warmup_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup_steps else learning_rate, decay_steps, alpha=0.1,
+        warmup_target=learning_rate if warmup_steps else None, warmup_steps=warmup_steps,
+    )
