@@ -30,8 +30,7 @@ flags.DEFINE_bool("worker", False, "Internal: measure one point and print JSON."
 flags.DEFINE_string("model", None, "Internal: the worker's model.")
 flags.DEFINE_integer("length", None, "Internal: the worker's length.")
 
-SIZE = dict(vocabulary_size=8000, num_layers=4, num_query_heads=8, num_key_value_heads=8,
-            hidden_dim=256, intermediate_dim=688)
+SIZE = common.SIZE
 MISTRAL_WINDOW = 512
 
 
@@ -77,30 +76,6 @@ def predicted_full_attention_gb(length):
     return 2.2 * SIZE["num_query_heads"] * length**2 * 4 / 2**30 + 1.0
 
 
-def plot(results, lengths, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4))
-    for name, points in results.items():
-        ok = [(n, points[n]) for n in lengths if "error" not in points.get(n, {"error": 1})]
-        if ok:
-            speed.plot([n for n, _ in ok], [p["tokens_per_s"] for _, p in ok], "o-", label=name)
-            memory.plot([n for n, _ in ok], [p["peak_rss_gb"] for _, p in ok], "o-", label=name)
-    for axis, label in ((speed, "forward tokens / s"), (memory, "peak RSS (GB)")):
-        axis.set_xscale("log", base=2)
-        axis.set_yscale("log")
-        axis.set_xlabel("sequence length (tokens)")
-        axis.set_ylabel(label)
-        axis.grid(True, which="both", alpha=0.3)
-        axis.legend()
-    figure.suptitle("Forward pass, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-
-
 def main(argv):
     del argv
     if FLAGS.worker:
@@ -135,12 +110,11 @@ def main(argv):
         rows.append(row)
     table = common.markdown_table(header, rows)
     print(table)
-    os.makedirs(common.RESULTS_DIR, exist_ok=True)
-    with open(os.path.join(common.RESULTS_DIR, "forward.md"), "w") as f:
-        f.write("# Forward pass vs length\n\n" + __doc__.split("\n\n")[2] + "\n\n" + table + "\n")
-    with open(os.path.join(common.RESULTS_DIR, "forward.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    plot(results, lengths, os.path.join(common.RESULTS_DIR, "forward.png"))
+    common.write_results("forward", "Forward pass vs length", __doc__.split("\n\n")[2], table, results)
+    series = {name: [(n, points[n]) for n in lengths if "error" not in points[n]] for name, points in results.items()}
+    common.plot_lines(os.path.join(common.RESULTS_DIR, "forward.png"),
+                      "Forward pass, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)", series,
+                      [("tokens_per_s", "forward tokens / s"), ("peak_rss_gb", "peak RSS (GB)")])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ import sys
 
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
+# One model size for every benchmark: ours and keras-hub's peers alike.
+SIZE = dict(vocabulary_size=8000, num_layers=4, num_query_heads=8, num_key_value_heads=8,
+            hidden_dim=256, intermediate_dim=688)
+
 
 def peak_rss_gb():
     """Peak resident memory of this process so far (Linux reports KiB)."""
@@ -28,6 +32,38 @@ def run_worker(script, args, timeout_s):
             return json.loads(line)
     killed = done.returncode < 0 or done.returncode == 137
     return {"error": "killed (out of memory?)" if killed else (done.stderr.strip().splitlines() or ["failed"])[-1][:120]}
+
+
+def write_results(name, title, note, table, results):
+    """Writes `results/<name>.md` (title, note, table) and `results/<name>.json`."""
+    os.makedirs(RESULTS_DIR, exist_ok=True)
+    with open(os.path.join(RESULTS_DIR, f"{name}.md"), "w") as f:
+        f.write(f"# {title}\n\n{note}\n\n{table}\n")
+    with open(os.path.join(RESULTS_DIR, f"{name}.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+def plot_lines(path, title, series, axes):
+    """`series`: {label: [(x, {metric: y})]}; `axes`: [(metric, y label)], one panel each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, len(axes), figsize=(5.5 * len(axes), 4), squeeze=False)
+    for panel, (metric, label) in zip(panels[0], axes):
+        for name, points in series.items():
+            if points:
+                panel.plot([x for x, _ in points], [p[metric] for _, p in points], "o-", label=name)
+        panel.set_xscale("log", base=2)
+        panel.set_yscale("log")
+        panel.set_xlabel("tokens")
+        panel.set_ylabel(label)
+        panel.grid(True, which="both", alpha=0.3)
+        panel.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
 
 
 def markdown_table(header, rows):

@@ -12,12 +12,23 @@ from keras import ops
 from llama_keras.serving.op_check import check_servable_ops
 
 
+class _Hidden:
+    """Holds an object out of SavedModel tracking: the model's own cached
+    `tf.function`s (e.g. keras-hub's `generate_function`, which uses
+    XLA-only ops) must not be written."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 class _CausalLMServer(tf.Module):
-    """Tracks the model and its tokenizer (so no resource is left untracked)."""
+    """Tracks the model's weights and its tokenizer (so no resource is left
+    untracked), and only the serving functions."""
 
     def __init__(self, causal_lm, default_max_new_tokens):
         super().__init__()
-        self.causal_lm = causal_lm
+        self._causal_lm = _Hidden(causal_lm)
+        self.weights = [w.value for w in causal_lm.weights]
         self.tokenizer = causal_lm.preprocessor.tokenizer
         self.default_max_new_tokens = default_max_new_tokens
 
@@ -47,7 +58,7 @@ class _CausalLMServer(tf.Module):
 
     def _greedy(self, token_ids, in_prompt, first, total):
         """Fills the positions after each prompt with argmax tokens."""
-        lm = self.causal_lm
+        lm = self._causal_lm.value
         _, cache = lm._build_cache(token_ids, first - 1)
         positions = tf.range(total)[None, :]
 

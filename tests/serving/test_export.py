@@ -15,6 +15,7 @@ PROMPTS = ["The sky", "def add(a, b):", ""]
 def exported(tmp_path_factory):
     lm = tiny_causal_lm(max_coarse_chunks=2)  # coarse levels change during generation
     lm.compile(sampler="greedy")
+    lm.generate(["The sky"], max_length=8)  # caches keras-hub's (XLA-only) generate function
     export_dir = str(tmp_path_factory.mktemp("export") / "1")
     lk.serving.export_for_serving(lm, export_dir, max_new_tokens=30)
     return lm, export_dir
