@@ -8,7 +8,7 @@ import sentencepiece
 
 
 def train_tokenizer(files_or_texts, vocab_size, model_type="bpe", max_sentence_length=8192,
-                    character_coverage=1.0, output_path=None, verbose=True):
+                    max_sentences=200_000, character_coverage=1.0, output_path=None, verbose=True):
     """Trains SentencePiece and returns an `LLAMATokenizer`.
 
     Args:
@@ -16,6 +16,7 @@ def train_tokenizer(files_or_texts, vocab_size, model_type="bpe", max_sentence_l
         vocab_size: vocabulary size, special tokens included.
         model_type: `"bpe"` (LLaMA's) or `"unigram"`.
         max_sentence_length: longer lines are split into pieces of this many characters.
+        max_sentences: SentencePiece learns from a random sample of this many lines.
         output_path: also write the `.model` file here.
 
     Ids: 0 `<unk>` (also padding), 1 `<s>`, 2 `</s>`; unknown characters fall
@@ -40,7 +41,7 @@ def train_tokenizer(files_or_texts, vocab_size, model_type="bpe", max_sentence_l
 
     model = io.BytesIO()
     try:
-        _train(model, lines(), vocab_size, model_type, character_coverage, max_sentence_length)
+        _train(model, lines(), vocab_size, model_type, character_coverage, max_sentence_length, max_sentences)
     except RuntimeError as error:
         if "Vocabulary size is smaller than required_chars" in str(error):
             raise ValueError(
@@ -55,13 +56,13 @@ def train_tokenizer(files_or_texts, vocab_size, model_type="bpe", max_sentence_l
     return LLAMATokenizer(proto=proto)
 
 
-def _train(model, lines, vocab_size, model_type, character_coverage, max_sentence_length):
+def _train(model, lines, vocab_size, model_type, character_coverage, max_sentence_length, max_sentences):
     sentencepiece.SentencePieceTrainer.train(
         sentence_iterator=lines, model_writer=model, vocab_size=vocab_size, model_type=model_type,
         unk_id=0, bos_id=1, eos_id=2, pad_id=-1, byte_fallback=True, character_coverage=character_coverage,
         max_sentence_length=max_sentence_length * 4, split_digits=True, allow_whitespace_only_pieces=True,
         remove_extra_whitespaces=False, normalization_rule_name="identity", minloglevel=2,
-        hard_vocab_limit=False,
+        hard_vocab_limit=False, input_sentence_size=max_sentences, shuffle_input_sentence=True,
     )
 
 

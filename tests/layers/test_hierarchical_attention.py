@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -189,3 +190,16 @@ def test_cached_decoding_equals_the_full_forward_pass_at_every_step(prefix):
     for t in range(prefix, 70):
         step, cache = layer.decode(x[:, t : t + 1], cache, t)
         assert_close(np.asarray(step)[:, 0], full[:, t])
+
+
+def test_no_op_materialises_a_length_by_length_tensor():
+    length = 512  # every branch on; the padded length is 512 too
+    layer = HierarchicalAttention(4, 2, window_size=64, chunk_size=16, num_selected_chunks=2,
+                                  selection_block_size=32, max_coarse_chunks=4)
+    x = np.zeros((1, length, HIDDEN), "float32")
+    layer(x)
+    graph = tf.function(layer).get_concrete_function(tf.TensorSpec(x.shape, tf.float32)).graph
+    shapes = [output.shape for op in graph.get_operations() for output in op.outputs if output.shape.rank]
+    assert shapes  # the walk saw the ops
+    for shape in shapes:
+        assert sum(1 for dim in shape if dim is not None and dim >= length) <= 1, shape
