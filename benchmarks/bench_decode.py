@@ -3,8 +3,9 @@
     python benchmarks/bench_decode.py                   # contexts 1k, 4k, 16k, 64k (~10 min on 2 cores)
 
 Same model size for both (4 layers, hidden 256, 8 heads, FFN 688, vocab 8000),
-batch 1. Each point, in a fresh subprocess, times jit-compiled single-token
-`call_with_cache` steps right after a context of the given length. keras-hub's
+batch 1. Each point, in a fresh subprocess, times `--steps` single-token
+`call_with_cache` steps right after a context of the given length, run as one
+jit-compiled loop as generation runs them (so caches update in place). keras-hub's
 cache is its dense full-length one (its per-step cost reads all of it, so an
 empty cache of that length times the same as a filled one); ours is prefilled
 with the context. Writes `results/decode.md` and `results/decode.png`.
@@ -24,7 +25,7 @@ import common  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_list("contexts", ["1024", "4096", "16384", "65536"], "Context lengths.")
 flags.DEFINE_list("models", ["llama_keras", "keras_hub_llama"], "Models to compare.")
-flags.DEFINE_integer("steps", 32, "Timed decoding steps per point.")
+flags.DEFINE_integer("steps", 256, "Timed decoding steps per point.")
 flags.DEFINE_integer("timeout_s", 1200, "Per-point limit.")
 flags.DEFINE_bool("worker", False, "Internal: measure one point and print JSON.")
 flags.DEFINE_string("model", None, "Internal: the worker's model.")
@@ -49,12 +50,17 @@ def measure(name, context, steps):
         shape = (1, size["num_layers"], 2, length, size["num_key_value_heads"],
                  size["hidden_dim"] // size["num_query_heads"])
         cache = tf.zeros(shape)
-    step = tf.function(lambda ids, cache, index: lm.call_with_cache(ids, cache, index)[::2], jit_compile=True)
-    logits, cache = step(token_ids[:, context : context + 1], cache, tf.constant(context))  # compile
+    @tf.function(jit_compile=True)
+    def decode(cache):
+        def step(index, cache, total):
+            logits, _, cache = lm.call_with_cache(tf.gather(token_ids, [index], axis=1), cache, index)
+            return index + 1, cache, total + tf.reduce_sum(logits)
+
+        return tf.while_loop(lambda index, *_: index < context + steps, step, (tf.constant(context), cache, 0.0))[2]
+
+    decode(cache).numpy()  # compile
     start = time.perf_counter()
-    for index in range(context + 1, context + 1 + steps):
-        logits, cache = step(token_ids[:, index : index + 1], cache, tf.constant(index))
-    np.asarray(logits)
+    decode(cache).numpy()
     return {"ms_per_token": 1000 * (time.perf_counter() - start) / steps, "peak_rss_gb": common.peak_rss_gb()}
 
 

@@ -355,10 +355,13 @@ class HierarchicalAttention(keras.layers.Layer):
             size = (batch, chunk, kv_heads, dim)
             k_sum = ops.sum(ops.slice(cache["k"], start, size), axis=1) * completes  # [B, Hkv, d]
             v_sum = ops.sum(ops.slice(cache["v"], start, size), axis=1) * completes
-            is_chunk = ops.arange(ops.shape(cache["chunk_counts"])[1]) == chunk_index
-            cache["chunk_k"] = ops.where(is_chunk[None, :, None, None] & (completes > 0),
-                                         self.chunk_key_dense(k_sum / chunk)[:, None], cache["chunk_k"])
-            cache["chunk_counts"] = cache["chunk_counts"] + ops.cast(is_chunk, k.dtype)[None] * completes * chunk
+            chunk_rows = ops.stack([ops.arange(batch), ops.full((batch,), chunk_index, dtype="int32")], axis=1)
+            summary = ops.where(completes > 0, self.chunk_key_dense(k_sum / chunk),
+                                ops.take(cache["chunk_k"], chunk_index, axis=1))
+            cache["chunk_k"] = ops.scatter_update(cache["chunk_k"], chunk_rows, summary)
+            cache["chunk_counts"] = ops.scatter_update(
+                cache["chunk_counts"], chunk_rows, ops.take(cache["chunk_counts"], chunk_index, axis=1)
+                + completes * chunk)
             num_levels, level_size = ops.shape(cache["level_counts"])[1:3]
             entry = chunk_index // 2 ** ops.arange(num_levels)  # [Lv]
             joins = ops.cast(ops.arange(level_size)[None, :] == entry[:, None], k.dtype) * completes  # [Lv, S]
@@ -379,12 +382,14 @@ class HierarchicalAttention(keras.layers.Layer):
                 summaries(cache["level_v"], self.chunk_value_dense), level_counts, level, index, chunk))
             if self.num_selected_chunks:
                 # A new block selects its chunks with its first query, this one.
-                indices, picked = select_chunks(
-                    q[:, None], cache["chunk_k"], cache["chunk_counts"], ops.reshape(index, (1,)),
-                    chunk, self.num_selected_chunks)
-                new_block = index % block == 0
-                cache["selected"] = ops.where(new_block, indices[:, 0], cache["selected"])
-                cache["picked"] = ops.where(new_block, picked[:, 0], cache["picked"])
+                def select():
+                    indices, picked = select_chunks(
+                        q[:, None], cache["chunk_k"], cache["chunk_counts"], ops.reshape(index, (1,)),
+                        chunk, self.num_selected_chunks)
+                    return indices[:, 0], picked[:, 0]
+
+                cache["selected"], cache["picked"] = ops.cond(
+                    index % block == 0, select, lambda: (cache["selected"], cache["picked"]))
                 outputs.append(selected_attention_step(q, cache["k"], cache["v"], cache["selected"],
                                                        cache["picked"], chunk))
         out = _mix(outputs, self._gates(x)[:, 0] if len(self.branches) > 1 else None)
