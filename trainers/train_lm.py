@@ -29,7 +29,7 @@ flags.DEFINE_integer("vocab_size", 8000, "Vocabulary size when training a tokeni
 flags.DEFINE_integer("sequence_length", 512, "Training window in tokens.")
 flags.DEFINE_integer("batch_size", 8, "Windows per batch.")
 flags.DEFINE_integer("epochs", 4, "Epochs.")
-flags.DEFINE_integer("steps_per_epoch", 35, "Training steps per epoch.")
+flags.DEFINE_integer("steps_per_epoch", 30, "Training steps per epoch.")
 flags.DEFINE_integer("validation_steps", 10, "Validation batches per epoch.")
 flags.DEFINE_float("validation_fraction", 0.05, "Documents held out for validation.")
 flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate (warm-up, then cosine decay).")

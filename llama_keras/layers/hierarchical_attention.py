@@ -344,35 +344,12 @@ class HierarchicalAttention(keras.layers.Layer):
                                         self._span(), float(self.span_ramp))]
         if self.chunk_size:
             chunk, block = self.chunk_size, self.selection_block_size
-            rows = ops.stack([ops.arange(batch), ops.full((batch,), index, dtype="int32")], axis=1)
-            cache["k"] = ops.scatter_update(cache["k"], rows, k[:, 0])
-            cache["v"] = ops.scatter_update(cache["v"], rows, v[:, 0])
-
-            # A chunk that ends here gets its summary and joins every coarse level.
-            chunk_index = index // chunk
-            completes = ops.cast((index + 1) % chunk == 0, k.dtype)
-            start = (0, chunk_index * chunk, 0, 0)
-            size = (batch, chunk, kv_heads, dim)
-            k_sum = ops.sum(ops.slice(cache["k"], start, size), axis=1) * completes  # [B, Hkv, d]
-            v_sum = ops.sum(ops.slice(cache["v"], start, size), axis=1) * completes
-            chunk_rows = ops.stack([ops.arange(batch), ops.full((batch,), chunk_index, dtype="int32")], axis=1)
-            summary = ops.where(completes > 0, self.chunk_key_dense(k_sum / chunk),
-                                ops.take(cache["chunk_k"], chunk_index, axis=1))
-            cache["chunk_k"] = ops.scatter_update(cache["chunk_k"], chunk_rows, summary)
-            cache["chunk_counts"] = ops.scatter_update(
-                cache["chunk_counts"], chunk_rows, ops.take(cache["chunk_counts"], chunk_index, axis=1)
-                + completes * chunk)
-            num_levels, level_size = ops.shape(cache["level_counts"])[1:3]
-            entry = chunk_index // 2 ** ops.arange(num_levels)  # [Lv]
-            joins = ops.cast(ops.arange(level_size)[None, :] == entry[:, None], k.dtype) * completes  # [Lv, S]
-            cache["level_k"] = cache["level_k"] + joins[None, :, :, None, None] * k_sum[:, None, None]
-            cache["level_v"] = cache["level_v"] + joins[None, :, :, None, None] * v_sum[:, None, None]
-            cache["level_counts"] = cache["level_counts"] + joins[None] * chunk
-
+            cache = self._record(cache, k[:, 0], v[:, 0], index)
             block_start = index - index % block
+            num_levels = ops.shape(cache["level_counts"])[1]
             level = block_level(ops.reshape(block_start, (1,)), chunk, self.max_coarse_chunks, num_levels)[0]
             level_counts = ops.take(cache["level_counts"], level, axis=1)  # [B, S]
-            mean = ops.cast(ops.maximum(level_counts, 1.0), k.dtype)[:, :, None, None]
+            mean = ops.maximum(level_counts, 1.0)[:, :, None, None]
 
             def summaries(sums, dense):
                 return dense(ops.take(sums, level, axis=1) / mean)
@@ -392,8 +369,40 @@ class HierarchicalAttention(keras.layers.Layer):
                     index % block == 0, select, lambda: (cache["selected"], cache["picked"]))
                 outputs.append(selected_attention_step(q, cache["k"], cache["v"], cache["selected"],
                                                        cache["picked"], chunk))
-        out = _mix(outputs, self._gates(x)[:, 0] if len(self.branches) > 1 else None)
+        gates = self._gates(x)
+        out = _mix(outputs, None if gates is None else gates[:, 0])
         return self.output_dense(ops.reshape(out, (batch, 1, -1))), cache
+
+    def _record(self, cache, k, v, index):
+        """Writes raw `k, v [B, Hkv, d]` at `index`; a chunk that ends there gets its
+        summary and joins every coarse level's running sums."""
+        cache = dict(cache)
+        batch, chunk = ops.shape(k)[0], self.chunk_size
+
+        def rows(position):  # scatter indices of (every batch row, position)
+            return ops.stack([ops.arange(batch), ops.full((batch,), position, dtype="int32")], axis=1)
+
+        cache["k"] = ops.scatter_update(cache["k"], rows(index), k)
+        cache["v"] = ops.scatter_update(cache["v"], rows(index), v)
+
+        chunk_index = index // chunk
+        completes = ops.cast((index + 1) % chunk == 0, k.dtype)
+        start, size = (0, chunk_index * chunk, 0, 0), (batch, chunk) + tuple(k.shape[1:])
+        k_sum = ops.sum(ops.slice(cache["k"], start, size), axis=1) * completes  # [B, Hkv, d]
+        v_sum = ops.sum(ops.slice(cache["v"], start, size), axis=1) * completes
+        summary = ops.where(completes > 0, self.chunk_key_dense(k_sum / chunk),
+                            ops.take(cache["chunk_k"], chunk_index, axis=1))
+        cache["chunk_k"] = ops.scatter_update(cache["chunk_k"], rows(chunk_index), summary)
+        count = ops.take(cache["chunk_counts"], chunk_index, axis=1) + completes * chunk
+        cache["chunk_counts"] = ops.scatter_update(cache["chunk_counts"], rows(chunk_index), count)
+
+        num_levels, level_size = ops.shape(cache["level_counts"])[1:3]
+        entry = chunk_index // 2 ** ops.arange(num_levels)  # the chunk's entry at each level
+        joins = ops.cast(ops.arange(level_size)[None, :] == entry[:, None], k.dtype) * completes  # [Lv, S]
+        cache["level_k"] = cache["level_k"] + joins[None, :, :, None, None] * k_sum[:, None, None]
+        cache["level_v"] = cache["level_v"] + joins[None, :, :, None, None] * v_sum[:, None, None]
+        cache["level_counts"] = cache["level_counts"] + joins[None] * chunk
+        return cache
 
     def _level_size(self):
         """Summaries kept per coarse level: a block's past at its level, plus the block."""
