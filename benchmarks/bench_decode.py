@@ -27,6 +27,8 @@ flags.DEFINE_list("contexts", ["1024", "4096", "16384", "65536"], "Context lengt
 flags.DEFINE_list("models", ["llama_keras", "keras_hub_llama"], "Models to compare.")
 flags.DEFINE_integer("steps", 256, "Timed decoding steps per point.")
 flags.DEFINE_integer("timeout_s", 1200, "Per-point limit.")
+flags.DEFINE_bool("update", False, "Re-measure only --contexts x --models, keeping the other points "
+                  "of results/decode.json.")
 flags.DEFINE_bool("worker", False, "Internal: measure one point and print JSON.")
 flags.DEFINE_string("model", None, "Internal: the worker's model.")
 flags.DEFINE_integer("context", None, "Internal: the worker's context length.")
@@ -71,16 +73,19 @@ def main(argv):
         return
     contexts = [int(c) for c in FLAGS.contexts]
     results = {name: {} for name in FLAGS.models}
-    for context in contexts:
+    measured = contexts
+    if FLAGS.update:
+        results, contexts = common.merge_previous("decode", results, contexts)
+    for context in measured:
         for name in FLAGS.models:
             results[name][context] = common.run_worker(
                 __file__, [f"--model={name}", f"--context={context}", f"--steps={FLAGS.steps}"], FLAGS.timeout_s)
             print(context, name, results[name][context], flush=True)
-    header = ["context"] + [f"{name} ms/token (peak GB)" for name in FLAGS.models]
+    header = ["context"] + [f"{name} ms/token (peak GB)" for name in results]
     rows = []
     for context in contexts:
         row = [f"{context:,}"]
-        for name in FLAGS.models:
+        for name in results:
             point = results[name][context]
             row.append(point["error"] if "error" in point else
                        f"{point['ms_per_token']:.1f} ({point['peak_rss_gb']:.2f})")

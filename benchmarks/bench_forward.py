@@ -26,6 +26,8 @@ flags.DEFINE_list("lengths", ["1024", "4096", "16384", "65536", "131072", "10485
 flags.DEFINE_list("models", ["llama_keras", "keras_hub_llama", "keras_hub_mistral"], "Models to compare.")
 flags.DEFINE_float("memory_gb", 22.0, "Skip a full-attention point predicted to need more memory.")
 flags.DEFINE_integer("timeout_s", 1800, "Per-point limit.")
+flags.DEFINE_bool("update", False, "Re-measure only --lengths x --models, keeping the other points "
+                  "of results/forward.json.")
 flags.DEFINE_bool("worker", False, "Internal: measure one point and print JSON.")
 flags.DEFINE_string("model", None, "Internal: the worker's model.")
 flags.DEFINE_integer("length", None, "Internal: the worker's length.")
@@ -83,7 +85,10 @@ def main(argv):
         return
     lengths = [int(n) for n in FLAGS.lengths]
     results = {name: {} for name in FLAGS.models}
-    for length in lengths:
+    measured = lengths
+    if FLAGS.update:
+        results, lengths = common.merge_previous("forward", results, lengths)
+    for length in measured:
         for name in FLAGS.models:
             if name != "llama_keras" and predicted_full_attention_gb(length) > FLAGS.memory_gb:
                 needed = predicted_full_attention_gb(length)
@@ -93,13 +98,14 @@ def main(argv):
                     __file__, [f"--model={name}", f"--length={length}"], FLAGS.timeout_s)
             print(length, name, results[name][length], flush=True)
 
-    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in FLAGS.models]
+    rows = []
+    models = list(results)
+    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in models]
     if "keras_hub_llama" in results and "llama_keras" in results:
         header.append("llama_keras / keras_hub_llama")
-    rows = []
     for length in lengths:
         row = [f"{length:,}"]
-        for name in FLAGS.models:
+        for name in models:
             point = results[name][length]
             row.append(point["error"] if "error" in point else
                        f"{point['tokens_per_s']:,.0f} ({point['peak_rss_gb']:.2f})")

@@ -34,6 +34,17 @@ def run_worker(script, args, timeout_s):
     return {"error": "killed (out of memory?)" if killed else (done.stderr.strip().splitlines() or ["failed"])[-1][:120]}
 
 
+def merge_previous(name, results, points):
+    """With `--update`: the points of `results/<name>.json`, to be partly re-measured.
+
+    Returns (results with the previous points, all x values)."""
+    with open(os.path.join(RESULTS_DIR, f"{name}.json")) as f:
+        previous = {model: {int(x): p for x, p in measured.items()} for model, measured in json.load(f).items()}
+    for model, measured in results.items():
+        previous.setdefault(model, {}).update(measured)
+    return previous, sorted({x for measured in previous.values() for x in measured} | set(points))
+
+
 def write_results(name, title, note, table, results):
     """Writes `results/<name>.md` (title, note, table) and `results/<name>.json`."""
     os.makedirs(RESULTS_DIR, exist_ok=True)
