@@ -71,25 +71,12 @@ def main(argv):
     if FLAGS.worker:
         print(json.dumps(measure(FLAGS.model, FLAGS.context, FLAGS.steps)))
         return
-    contexts = [int(c) for c in FLAGS.contexts]
-    results = {name: {} for name in FLAGS.models}
-    measured = contexts
-    if FLAGS.update:
-        results, contexts = common.merge_previous("decode", results, contexts)
-    for context in measured:
-        for name in FLAGS.models:
-            results[name][context] = common.run_worker(
-                __file__, [f"--model={name}", f"--context={context}", f"--steps={FLAGS.steps}"], FLAGS.timeout_s)
-            print(context, name, results[name][context], flush=True)
+    results, contexts = common.measure_points(
+        __file__, "decode", [int(c) for c in FLAGS.contexts], FLAGS.models,
+        lambda model, context: [f"--model={model}", f"--context={context}", f"--steps={FLAGS.steps}"],
+        FLAGS.timeout_s, FLAGS.update)
     header = ["context"] + [f"{name} ms/token (peak GB)" for name in results]
-    rows = []
-    for context in contexts:
-        row = [f"{context:,}"]
-        for name in results:
-            point = results[name][context]
-            row.append(point["error"] if "error" in point else
-                       f"{point['ms_per_token']:.1f} ({point['peak_rss_gb']:.2f})")
-        rows.append(row)
+    rows = common.table_rows(results, contexts, lambda p: f"{p['ms_per_token']:.1f} ({p['peak_rss_gb']:.2f})")
     ours = [results.get("llama_keras", {}).get(c, {}) for c in (contexts[0], contexts[-1])]
     note = __doc__.split("\n\n")[2]
     if all("ms_per_token" in p for p in ours):

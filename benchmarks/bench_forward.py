@@ -83,37 +83,22 @@ def main(argv):
     if FLAGS.worker:
         print(json.dumps(measure(FLAGS.model, FLAGS.length)))
         return
-    lengths = [int(n) for n in FLAGS.lengths]
-    results = {name: {} for name in FLAGS.models}
-    measured = lengths
-    if FLAGS.update:
-        results, lengths = common.merge_previous("forward", results, lengths)
-    for length in measured:
-        for name in FLAGS.models:
-            if name != "llama_keras" and predicted_full_attention_gb(length) > FLAGS.memory_gb:
-                needed = predicted_full_attention_gb(length)
-                results[name][length] = {"error": f"skipped: needs ~{needed:.0f} GB"}
-            else:
-                results[name][length] = common.run_worker(
-                    __file__, [f"--model={name}", f"--length={length}"], FLAGS.timeout_s)
-            print(length, name, results[name][length], flush=True)
+    def skip(model, length):
+        if model != "llama_keras" and predicted_full_attention_gb(length) > FLAGS.memory_gb:
+            return f"skipped: needs ~{predicted_full_attention_gb(length):.0f} GB"
+        return None
 
-    rows = []
-    models = list(results)
-    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in models]
+    results, lengths = common.measure_points(
+        __file__, "forward", [int(n) for n in FLAGS.lengths], FLAGS.models,
+        lambda model, length: [f"--model={model}", f"--length={length}"], FLAGS.timeout_s, FLAGS.update, skip)
+    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in results]
+    rows = common.table_rows(results, lengths, lambda p: f"{p['tokens_per_s']:,.0f} ({p['peak_rss_gb']:.2f})")
     if "keras_hub_llama" in results and "llama_keras" in results:
         header.append("llama_keras / keras_hub_llama")
-    for length in lengths:
-        row = [f"{length:,}"]
-        for name in models:
-            point = results[name][length]
-            row.append(point["error"] if "error" in point else
-                       f"{point['tokens_per_s']:,.0f} ({point['peak_rss_gb']:.2f})")
-        if len(header) > len(row):
+        for row, length in zip(rows, lengths):
             ours, peer = results["llama_keras"][length], results["keras_hub_llama"][length]
             row.append("-" if "error" in ours or "error" in peer else
                        f"{ours['tokens_per_s'] / peer['tokens_per_s']:.1f}x")
-        rows.append(row)
     table = common.markdown_table(header, rows)
     print(table)
     common.write_results("forward", "Forward pass vs length", __doc__.split("\n\n")[2], table, results)

@@ -34,6 +34,31 @@ def run_worker(script, args, timeout_s):
     return {"error": "killed (out of memory?)" if killed else (done.stderr.strip().splitlines() or ["failed"])[-1][:120]}
 
 
+def measure_points(script, name, xs, models, worker_args, timeout_s, update=False, skip=None):
+    """Measures every (x, model) point in a fresh subprocess of `script`.
+
+    `worker_args(model, x)` gives the worker's flags; `skip(model, x)` a reason
+    not to run a point, or None. With `update`, the other points of
+    `results/<name>.json` are kept. Returns (results, every x in them).
+    """
+    results = {model: {} for model in models}
+    measured = xs
+    if update:
+        results, xs = merge_previous(name, results, xs)
+    for x in measured:
+        for model in models:
+            reason = skip(model, x) if skip else None
+            results[model][x] = {"error": reason} if reason else run_worker(script, worker_args(model, x), timeout_s)
+            print(x, model, results[model][x], flush=True)
+    return results, xs
+
+
+def table_rows(results, xs, format_point):
+    """One row per x: the x, then each model's formatted point (or its error)."""
+    return [[f"{x:,}"] + [points[x]["error"] if "error" in points[x] else format_point(points[x])
+                          for points in results.values()] for x in xs]
+
+
 def merge_previous(name, results, points):
     """With `--update`: the points of `results/<name>.json`, to be partly re-measured.
 
