@@ -85,10 +85,8 @@ def main(argv):
     table = common.markdown_table(header, rows)
     print(table + "\n\n" + note.split("\n\n")[-1])
     common.write_results("decode", "Per-token decoding latency vs context", note, table, results)
-    series = {name: [(c, points[c]) for c in contexts if "error" not in points[c]] for name, points in results.items()}
-    common.plot_lines(os.path.join(common.RESULTS_DIR, "decode.png"),
-                      "Cached decoding, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)", series,
-                      [("ms_per_token", "ms per generated token"), ("peak_rss_gb", "peak RSS (GB)")])
+    common.plot_results("decode", "Cached decoding, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)",
+                        results, contexts, [("ms_per_token", "ms per generated token"), ("peak_rss_gb", "peak RSS (GB)")])
 
 
 if __name__ == "__main__":

@@ -102,10 +102,8 @@ def main(argv):
     table = common.markdown_table(header, rows)
     print(table)
     common.write_results("forward", "Forward pass vs length", __doc__.split("\n\n")[2], table, results)
-    series = {name: [(n, points[n]) for n in lengths if "error" not in points[n]] for name, points in results.items()}
-    common.plot_lines(os.path.join(common.RESULTS_DIR, "forward.png"),
-                      "Forward pass, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)", series,
-                      [("tokens_per_s", "forward tokens / s"), ("peak_rss_gb", "peak RSS (GB)")])
+    common.plot_results("forward", "Forward pass, batch 1, jit-compiled, 2 CPU cores (4 layers, hidden 256)",
+                        results, lengths, [("tokens_per_s", "forward tokens / s"), ("peak_rss_gb", "peak RSS (GB)")])
 
 
 if __name__ == "__main__":

@@ -79,6 +79,13 @@ def write_results(name, title, note, table, results):
         json.dump(results, f, indent=1)
 
 
+def plot_results(name, title, results, xs, axes):
+    """Plots `results` ({model: {x: point}}) to `results/<name>.png`, one panel per
+    `(metric, y label)` in `axes`; failed points are left out."""
+    series = {model: [(x, points[x]) for x in xs if "error" not in points[x]] for model, points in results.items()}
+    plot_lines(os.path.join(RESULTS_DIR, f"{name}.png"), title, series, axes)
+
+
 def plot_lines(path, title, series, axes):
     """`series`: {label: [(x, {metric: y})]}; `axes`: [(metric, y label)], one panel each."""
     import matplotlib
