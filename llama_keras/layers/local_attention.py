@@ -31,8 +31,7 @@ def window_blocks(x, block_ids, block_size, previous_blocks):
     padding = [(0, 0), (previous_blocks * block_size, 0)] + [(0, 0)] * len(tail)
     blocks = ops.reshape(ops.pad(x, padding), (batch, -1, block_size) + tail)
     parts = [ops.take(blocks, block_ids + s, axis=1) for s in range(previous_blocks + 1)]
-    stacked = ops.concatenate(parts, axis=2)
-    return stacked
+    return ops.concatenate(parts, axis=2)
 
 
 def local_attention(q, k, v, key_valid, block_ids, window, block_size, span=None, span_ramp=1.0):
