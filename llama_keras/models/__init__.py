@@ -4,3 +4,4 @@ from llama_keras.models.backbone import LLAMABackbone
 from llama_keras.models.causal_lm import LLAMACausalLM
 from llama_keras.models.causal_lm_preprocessor import LLAMACausalLMPreprocessor
 from llama_keras.models.llama_model import LLAMAModel
+from llama_keras.models.distribution_fix import clip_after_all_reduce

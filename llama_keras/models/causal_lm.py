@@ -6,10 +6,11 @@ from keras import ops
 
 from llama_keras.models.backbone import LLAMABackbone
 from llama_keras.models.causal_lm_preprocessor import LLAMACausalLMPreprocessor
+from llama_keras.models.distribution_fix import DistributedTrainingFix
 
 
 @keras.saving.register_keras_serializable(package="llama_keras")
-class LLAMACausalLM(keras_hub.models.CausalLM):
+class LLAMACausalLM(DistributedTrainingFix, keras_hub.models.CausalLM):
     """`LLAMABackbone` + tied LM head; `fit` on strings, `generate` from prompts.
 
     Follows keras-hub's `CausalLM` contract (`compile(sampler=...)` with

@@ -2,6 +2,8 @@
 
 import keras
 import keras_hub
+import tensorflow as tf
+from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from llama_keras.models.backbone import LLAMABackbone
 from llama_keras.tokenizers.llama_tokenizer import LLAMATokenizer
@@ -18,3 +20,14 @@ class LLAMACausalLMPreprocessor(keras_hub.models.CausalLMPreprocessor):
 
     backbone_cls = LLAMABackbone
     tokenizer_cls = LLAMATokenizer
+
+    @preprocessing_function
+    def call(self, x, y=None, sample_weight=None, sequence_length=None):
+        """Strings `[B]` -> `({"token_ids", "padding_mask"} [B, L], next_ids [B, L], weights [B, L])`.
+
+        The mask and weights are int32, not keras-hub's bool: `tf.distribute`
+        cannot all-reduce bool tensors (see `distribution_fix.py`).
+        """
+        (inputs, next_ids, weights) = super().call(x, y, sample_weight, sequence_length)
+        inputs = {**inputs, "padding_mask": tf.cast(inputs["padding_mask"], tf.int32)}
+        return inputs, next_ids, tf.cast(weights, tf.int32)

@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from llama_keras.models.backbone import LLAMABackbone
+from llama_keras.models.distribution_fix import DistributedTrainingFix
 
 
 @keras.saving.register_keras_serializable(package="llama_keras")
-class LLAMAModel(keras.Model):
+class LLAMAModel(DistributedTrainingFix, keras.Model):
     """A causal language model in one constructor call.
 
     ```python
