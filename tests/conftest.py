@@ -10,3 +10,13 @@ import pytest  # noqa: E402
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(0)
+
+
+@pytest.fixture(scope="session")
+def tokenizer_file(tmp_path_factory):
+    """The shared test vocabulary as a `.model` file, for trainers' `--tokenizer`."""
+    from tests import fixtures
+
+    path = tmp_path_factory.mktemp("tokenizer") / "tokenizer.model"
+    path.write_bytes(fixtures.tokenizer_proto())
+    return path

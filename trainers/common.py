@@ -12,14 +12,16 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hparams_api
 
 
-def training_callbacks(model_dir, summaries):
-    """TensorBoard, checkpoints each epoch, backup for resuming, and NaN guard."""
+def training_callbacks(model_dir, summaries, chief=True):
+    """NaN guard; on the chief also TensorBoard, checkpoints each epoch and `summaries`.
+    (Backups: `resume.ResumableBackup`, one per worker.)"""
+    if not chief:
+        return [keras.callbacks.TerminateOnNaN()]
     return [
+        keras.callbacks.TerminateOnNaN(),
         keras.callbacks.TensorBoard(os.path.join(model_dir, "logs"), write_graph=True),
         keras.callbacks.ModelCheckpoint(os.path.join(model_dir, "checkpoints", "epoch_{epoch:03d}.weights.h5"),
                                         save_weights_only=True),
-        keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
-        keras.callbacks.TerminateOnNaN(),
         summaries,
     ]
 

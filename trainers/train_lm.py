@@ -2,8 +2,10 @@
 
     python trainers/train_lm.py     # small preset, Python standard library, ~10 min on 2 CPU cores
 
-Writes TensorBoard logs, checkpoints and a resumable backup under `--model_dir`,
-then a SavedModel under `--export_dir/<version>/` and prints a sample.
+Writes TensorBoard logs, checkpoints and a step-level backup under `--model_dir`,
+then a SavedModel under `--export_dir/<version>/` and prints a sample. Run the same
+command again after a crash to resume; with more `--epochs` to train further.
+Distributed: `--strategy=mirrored|multi_worker|tpu`, `--mixed_precision=mixed_bfloat16`.
 """
 
 import os
@@ -18,6 +20,8 @@ import keras  # noqa: E402
 
 import llama_keras as lk  # noqa: E402
 from trainers import common  # noqa: E402
+from trainers import distribution  # noqa: E402
+from trainers import resume  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("preset", "llama_keras_small", "Backbone architecture preset.")
@@ -27,7 +31,7 @@ flags.DEFINE_string("tokenizer", None, "A SentencePiece .model, or 'mistral' for
                     "vocabulary; default: train one on the training documents.")
 flags.DEFINE_integer("vocab_size", 8000, "Vocabulary size when training a tokenizer.")
 flags.DEFINE_integer("sequence_length", 512, "Training window in tokens.")
-flags.DEFINE_integer("batch_size", 8, "Windows per batch.")
+flags.DEFINE_integer("batch_size", 8, "Windows per global batch (split across replicas).")
 flags.DEFINE_integer("epochs", 4, "Epochs.")
 flags.DEFINE_integer("steps_per_epoch", 30, "Training steps per epoch.")
 flags.DEFINE_integer("validation_steps", 10, "Validation batches per epoch.")
@@ -48,15 +52,15 @@ CORPORA = {
 }
 
 
-def load_tokenizer(train_texts):
-    """The flag's tokenizer, the one this run trained before (resuming), or a new one."""
+def load_tokenizer(train_texts, directory):
+    """The flag's tokenizer, the one this run trained in `directory` before (resuming), or a new one."""
     if FLAGS.tokenizer == "mistral":
         return lk.LLAMATokenizer(proto=lk.tokenizers.mistral_vocabulary())
     if FLAGS.tokenizer:
         if not os.path.isfile(FLAGS.tokenizer):
             raise FileNotFoundError(f"--tokenizer={FLAGS.tokenizer}: no such file.")
         return lk.LLAMATokenizer(proto=FLAGS.tokenizer)
-    path = os.path.join(FLAGS.model_dir, "tokenizer.model")
+    path = os.path.join(directory, "tokenizer.model")
     if os.path.exists(path):
         return lk.LLAMATokenizer(proto=path)
     print(f"Training a {FLAGS.vocab_size}-piece SentencePiece vocabulary on {len(train_texts)} documents")
@@ -65,13 +69,18 @@ def load_tokenizer(train_texts):
 
 def main(argv):
     del argv
+    strategy = distribution.strategy_from_flags()
+    distribution.set_precision_from_flags()
+    distribution.check_global_batch(FLAGS.batch_size, strategy)
+    chief = distribution.is_chief(strategy)
     keras.utils.set_random_seed(FLAGS.seed)
-    os.makedirs(FLAGS.model_dir, exist_ok=True)
+    worker_dir = os.path.join(FLAGS.model_dir, "backup", f"worker_{distribution.worker_index(strategy)}")
+    os.makedirs(worker_dir, exist_ok=True)
     documents = CORPORA[FLAGS.data]()[: FLAGS.max_documents]
     train_docs, validation_docs = lk.data.split_documents(documents, FLAGS.validation_fraction, FLAGS.seed)
     if not validation_docs:
         raise ValueError("No validation documents: raise --validation_fraction or --max_documents.")
-    tokenizer = load_tokenizer([d.text for d in train_docs])
+    tokenizer = load_tokenizer([d.text for d in train_docs], FLAGS.model_dir if chief else worker_dir)
 
     def windows(docs):
         ids = lk.data.tokenize_documents([d.text for d in docs], tokenizer)
@@ -85,33 +94,40 @@ def main(argv):
     validation = lk.data.language_model_dataset(validation_ids, validation_mask, FLAGS.batch_size,
                                                 shuffle=False, repeat=True)
 
-    backbone = lk.LLAMABackbone.from_preset(
-        FLAGS.preset, vocabulary_size=tokenizer.vocabulary_size(),
-        rope_pretraining_sequence_length=FLAGS.sequence_length)
-    model = lk.LLAMACausalLM(backbone)  # trains on packed token ids
-    total_steps = FLAGS.epochs * FLAGS.steps_per_epoch
-    schedule = common.warmup_cosine(FLAGS.learning_rate, total_steps, min(FLAGS.warmup_steps, total_steps // 2))
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
-                  jit_compile=FLAGS.jit_compile)
-    print(f"{FLAGS.preset}: {backbone.count_params():,} parameters")
-
-    # The same backbone behind a string-in, string-out model for samples and export.
-    generator = lk.LLAMACausalLM(backbone, lk.LLAMACausalLMPreprocessor(tokenizer, FLAGS.sequence_length))
-    generator.compile(sampler="greedy")
+    with strategy.scope():
+        backbone = lk.LLAMABackbone.from_preset(
+            FLAGS.preset, vocabulary_size=tokenizer.vocabulary_size(),
+            rope_pretraining_sequence_length=FLAGS.sequence_length)
+        model = lk.LLAMACausalLM(backbone)  # trains on packed token ids
+        total_steps = FLAGS.epochs * FLAGS.steps_per_epoch
+        schedule = common.warmup_cosine(FLAGS.learning_rate, total_steps, min(FLAGS.warmup_steps, total_steps // 2))
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0)
+        model.compile(optimizer=lk.models.clip_after_all_reduce(optimizer),
+                      jit_compile=FLAGS.jit_compile and distribution.supports_jit(strategy))
+        # The same backbone behind a string-in, string-out model for samples and export.
+        generator = lk.LLAMACausalLM(backbone, lk.LLAMACausalLMPreprocessor(tokenizer, FLAGS.sequence_length))
+        generator.compile(sampler="greedy")
+    print(f"{FLAGS.preset}: {backbone.count_params():,} parameters, {strategy.num_replicas_in_sync} replica(s), "
+          f"{FLAGS.mixed_precision}")
 
     def sample():
         prompt_tokens = len(tokenizer(FLAGS.sample_prompt)) + 1
         return generator.generate([FLAGS.sample_prompt], max_length=prompt_tokens + FLAGS.max_new_tokens)[0]
 
     hparams = {name: FLAGS[name].value for name in (
-        "preset", "data", "sequence_length", "batch_size", "epochs", "steps_per_epoch", "learning_rate", "seed")}
+        "preset", "data", "sequence_length", "batch_size", "epochs", "steps_per_epoch", "learning_rate", "seed",
+        "strategy", "mixed_precision")}
     summaries = common.TrainingSummaries(os.path.join(FLAGS.model_dir, "logs"),
                                          FLAGS.batch_size * FLAGS.sequence_length, hparams, sample)
-    history = model.fit(train, epochs=FLAGS.epochs, steps_per_epoch=FLAGS.steps_per_epoch,
-                        validation_data=validation, validation_steps=FLAGS.validation_steps,
-                        callbacks=common.training_callbacks(FLAGS.model_dir, summaries))
+    history = resume.fit_resumable(
+        model, lambda step: train.skip(step), epochs=FLAGS.epochs, steps_per_epoch=FLAGS.steps_per_epoch,
+        backup=resume.ResumableBackup(worker_dir, FLAGS.save_every_steps),
+        callbacks=common.training_callbacks(FLAGS.model_dir, summaries, chief),
+        validation_data=validation, validation_steps=FLAGS.validation_steps)
 
-    print("validation loss by epoch:", " ".join(f"{v:.3f}" for v in history.history.get("val_loss", [])))
+    print("validation loss by epoch:", " ".join(f"{v:.3f}" for v in history.get("val_loss", [])))
+    if not chief:
+        return
     export_dir = common.next_version_dir(FLAGS.export_dir)
     lk.serving.export_for_serving(generator, export_dir, max_new_tokens=FLAGS.max_new_tokens)
     print(f"SavedModel for TF Serving: {export_dir}")

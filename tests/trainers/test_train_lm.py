@@ -32,16 +32,20 @@ def test_trains_logs_checkpoints_and_exports_end_to_end(tmp_path):
     assert {"tokens_per_second", "learning_rate", "perplexity", "val_perplexity", "sample_generation"} <= scalars
     assert any(tag.startswith("learned_span/") for tag in scalars)
 
-    # A second run exports the next version and reuses the run's tokenizer.
+    # A second run, in bf16, exports the next version and reuses the run's tokenizer.
     again = run_trainer(*TINY, "--epochs=1", f"--model_dir={tmp_path / 'run2'}", f"--export_dir={export_dir}",
-                        f"--tokenizer={model_dir / 'tokenizer.model'}")
+                        f"--tokenizer={model_dir / 'tokenizer.model'}", "--mixed_precision=mixed_bfloat16")
     assert again.returncode == 0, again.stderr[-3000:]
+    assert "mixed_bfloat16" in again.stdout
     assert (export_dir / "2" / "saved_model.pb").exists()
 
 
 @pytest.mark.parametrize("flag,message", [
     ("--tokenizer=/no/such/file.model", "no such file"),
     ("--data=wikipedia", "wikipedia"),
+    ("--strategy=tpu", "--strategy=tpu needs --tpu"),
+    ("--mixed_precision=float8", "float8"),
+    ("--save_every_steps=0", "save_every_steps"),
 ])
 def test_bad_flags_fail_with_a_clear_message(tmp_path, flag, message):
     result = run_trainer(*TINY, flag, f"--model_dir={tmp_path}")
