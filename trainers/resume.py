@@ -7,7 +7,6 @@ step, and `fit_resumable` continues the data stream and the epoch from there.
 """
 
 import glob
-import hashlib
 import json
 import math
 import os
@@ -15,8 +14,10 @@ import os
 import keras
 from absl import flags
 
+from llama_keras.integrity import file_sha256
+
 flags.DEFINE_integer("save_every_steps", 50, "Back up weights and optimizer state every this many steps "
-                     "(and at each epoch end); a killed run resumes from the last backup.")
+                     "(and at each epoch end); a killed run resumes from the last backup.", lower_bound=1)
 
 STATE_FILE = "state.json"
 
@@ -55,7 +56,7 @@ class ResumableBackup(keras.callbacks.Callback):
         self.model.save_weights(temporary)
         os.replace(temporary, path)
         _write_atomically(os.path.join(self.backup_dir, STATE_FILE),
-                          json.dumps({"step": self.step, "weights": name, "sha256": _sha256(path)}))
+                          json.dumps({"step": self.step, "weights": name, "sha256": file_sha256(path)}))
         for old in glob.glob(os.path.join(self.backup_dir, "*.weights.h5")):
             if os.path.basename(old) != name:
                 os.remove(old)
@@ -78,7 +79,7 @@ class ResumableBackup(keras.callbacks.Callback):
         if not os.path.exists(path):
             raise FileNotFoundError(f"Backup weights {path}, named by {state_path}, are missing; delete "
                                     f"{self.backup_dir} to start over.")
-        if _sha256(path) != digest:
+        if file_sha256(path) != digest:
             raise ValueError(f"Backup weights {path} do not match the checksum in {state_path} (truncated or "
                              f"modified); delete {self.backup_dir} to start over.")
         if self.model.optimizer is not None and not self.model.optimizer.built:
@@ -126,11 +127,3 @@ def _write_atomically(path, text):
         f.flush()
         os.fsync(f.fileno())
     os.replace(temporary, path)
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -5,6 +5,7 @@ import os
 import keras
 import keras_hub
 
+from llama_keras import integrity
 from llama_keras.layers.decoder_block import LLAMADecoderBlock
 from llama_keras.layers.token_embedding import TokenEmbedding
 from llama_keras.models.presets import backbone_presets
@@ -154,4 +155,13 @@ class LLAMABackbone(keras_hub.models.Backbone):
                 f"Unknown preset {preset!r}: not one of {sorted(backbone_presets)} "
                 "and not a directory written by `save_to_preset`."
             )
-        return super().from_preset(preset, load_weights=load_weights, **kwargs)
+        integrity.verify_checksums(preset)
+        try:
+            return super().from_preset(preset, load_weights=load_weights, **kwargs)
+        except (OSError, ValueError, KeyError) as error:
+            raise ValueError(f"Could not load the preset in {preset}: {error}") from error
+
+    def save_to_preset(self, preset_dir, **kwargs):
+        """keras-hub's preset files plus `checksums.json`, which `from_preset` checks."""
+        super().save_to_preset(preset_dir, **kwargs)
+        integrity.write_checksums(preset_dir)
