@@ -16,7 +16,7 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker",
                   "workers from TF_CONFIG, or a TPU.")
 flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu ('' or 'local' on a TPU VM).")
 flags.DEFINE_integer("logical_cpus", None, "Split the CPU into this many logical devices (to try "
-                     "--strategy=mirrored without GPUs).")
+                     "--strategy=mirrored without GPUs).", lower_bound=1)
 flags.DEFINE_enum("mixed_precision", "float32", ["float32", "mixed_bfloat16", "mixed_float16"],
                   "Keras dtype policy: weights stay float32; softmax, norms and the loss compute in float32; "
                   "mixed_float16 adds dynamic loss scaling.")

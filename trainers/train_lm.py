@@ -8,6 +8,7 @@ command again after a crash to resume; with more `--epochs` to train further.
 Distributed: `--strategy=mirrored|multi_worker|tpu`, `--mixed_precision=mixed_bfloat16`.
 """
 
+import math
 import os
 import sys
 
@@ -26,22 +27,24 @@ from trainers import resume  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_string("preset", "llama_keras_small", "Backbone architecture preset.")
 flags.DEFINE_enum("data", "python_stdlib", ["python_stdlib", "state_of_the_union", "brown"], "Corpus.")
-flags.DEFINE_integer("max_documents", None, "Use at most this many documents.")
+flags.DEFINE_integer("max_documents", None, "Use at most this many documents.", lower_bound=2)
 flags.DEFINE_string("tokenizer", None, "A SentencePiece .model, or 'mistral' for mistral-common's 32k "
                     "vocabulary; default: train one on the training documents.")
-flags.DEFINE_integer("vocab_size", 8000, "Vocabulary size when training a tokenizer.")
-flags.DEFINE_integer("sequence_length", 512, "Training window in tokens.")
-flags.DEFINE_integer("batch_size", 8, "Windows per global batch (split across replicas).")
-flags.DEFINE_integer("epochs", 4, "Epochs.")
-flags.DEFINE_integer("steps_per_epoch", 30, "Training steps per epoch.")
-flags.DEFINE_integer("validation_steps", 10, "Validation batches per epoch.")
-flags.DEFINE_float("validation_fraction", 0.05, "Documents held out for validation.")
+flags.DEFINE_integer("vocab_size", 8000, "Vocabulary size when training a tokenizer.", lower_bound=300)
+flags.DEFINE_integer("sequence_length", 512, "Training window in tokens.", lower_bound=2)
+flags.DEFINE_integer("batch_size", 8, "Windows per global batch (split across replicas).", lower_bound=1)
+flags.DEFINE_integer("epochs", 4, "Epochs.", lower_bound=1)
+flags.DEFINE_integer("steps_per_epoch", 30, "Training steps per epoch.", lower_bound=1)
+flags.DEFINE_integer("validation_steps", 10, "Validation batches per epoch.", lower_bound=1)
+flags.DEFINE_float("validation_fraction", 0.05, "Documents held out for validation.", lower_bound=0.0, upper_bound=0.9)
 flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate (warm-up, then cosine decay).")
-flags.DEFINE_integer("warmup_steps", 20, "Linear warm-up steps.")
+flags.register_validator("learning_rate", lambda value: math.isfinite(value) and value > 0,
+                         "--learning_rate must be a positive finite number.")
+flags.DEFINE_integer("warmup_steps", 20, "Linear warm-up steps.", lower_bound=0)
 flags.DEFINE_bool("jit_compile", True, "Compile training steps with XLA.")
 flags.DEFINE_string("model_dir", "runs/llama_lm", "Logs, checkpoints, backup and tokenizer.")
 flags.DEFINE_string("export_dir", "saved_models/llama_lm", "SavedModel versions go here.")
-flags.DEFINE_integer("max_new_tokens", 48, "Tokens generated per request by the export's default signature.")
+flags.DEFINE_integer("max_new_tokens", 48, "Tokens generated per request by the export's default signature.", lower_bound=0)
 flags.DEFINE_string("sample_prompt", "import os\n\n\ndef ", "Prompt for sample generations.")
 flags.DEFINE_integer("seed", 0, "Random seed (data order and initialisation).")
 

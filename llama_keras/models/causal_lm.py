@@ -2,6 +2,8 @@
 
 import keras
 import keras_hub
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from llama_keras.models.backbone import LLAMABackbone
@@ -29,6 +31,17 @@ class LLAMACausalLM(DistributedTrainingFix, keras_hub.models.CausalLM):
         hidden_states = backbone(inputs)
         outputs = backbone.token_embedding(hidden_states, reverse=True)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+    def generate(self, inputs, max_length=None, stop_token_ids="auto", strip_prompt=False):
+        """keras-hub's `generate`, with a clear error for prompts that are not text
+        and for a `max_length` below 1."""
+        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer))
+                                       or max_length < 1):
+            raise ValueError(f"`max_length` must be a positive integer or None, got {max_length!r}.")
+        if self.preprocessor is not None:
+            _check_prompts(inputs)
+        return super().generate(inputs, max_length=max_length, stop_token_ids=stop_token_ids,
+                                strip_prompt=strip_prompt)
 
     def call_with_cache(self, token_ids, cache, cache_update_index):
         """One position: `token_ids [B, 1]` at `cache_update_index` ->
@@ -79,3 +92,17 @@ class LLAMACausalLM(DistributedTrainingFix, keras_hub.models.CausalLM):
         stops = ops.cast(is_stop, "int32")
         after_stop = ops.cumsum(stops, axis=-1) - stops
         return {"token_ids": token_ids, "padding_mask": ops.logical_not(ops.cast(after_stop, "bool"))}
+
+
+def _check_prompts(inputs):
+    """Text prompts: a string, bytes, a non-empty list/array/tensor of them, or a `tf.data.Dataset`."""
+    if isinstance(inputs, (str, bytes, tf.data.Dataset)):
+        return
+    if isinstance(inputs, tf.Tensor) and inputs.dtype == tf.string:
+        return
+    items = list(inputs) if isinstance(inputs, (list, tuple, np.ndarray)) else None
+    if items is None or not items or not all(isinstance(item, (str, bytes, np.str_, np.bytes_)) for item in items):
+        described = type(inputs).__name__ if items is None else f"{len(items)} items of types " + ", ".join(
+            sorted({type(item).__name__ for item in items}))
+        raise ValueError(f"`generate` takes prompts as text: a string, bytes, or a non-empty list of them; "
+                         f"got {described}.")

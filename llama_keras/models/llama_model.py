@@ -1,6 +1,8 @@
 """LLAMAModel: the seed-style API, token ids `[B, T]` -> next-token logits `[B, T, V]`."""
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from llama_keras.models.backbone import LLAMABackbone
@@ -50,6 +52,22 @@ class LLAMAModel(DistributedTrainingFix, keras.Model):
         self.pad_token_id = pad_token_id
         self.backbone_kwargs = backbone_kwargs
         self.build((None, input_length))
+
+    def predict(self, x, *args, **kwargs):
+        """Logits `[B, T, V]` for token ids `[B, T]`; ids are checked against the vocabulary first
+        (an out-of-range id would otherwise read a clamped embedding under XLA)."""
+        if not isinstance(x, tf.data.Dataset):
+            if x is None:
+                raise ValueError("`predict` needs token ids of shape [batch, length], got None.")
+            ids = np.asarray(x)
+            if ids.dtype.kind not in "iu":
+                raise ValueError(f"`token_ids` must be integers, got dtype {ids.dtype}.")
+            if ids.ndim != 2:
+                raise ValueError(f"`token_ids` must have shape [batch, length], got shape {ids.shape}.")
+            bad = ids[(ids < 0) | (ids >= self.vocab_size)]
+            if bad.size:
+                raise ValueError(f"Token id {bad.flat[0]} is outside the vocabulary [0, {self.vocab_size}).")
+        return super().predict(x, *args, **kwargs)
 
     def call(self, token_ids, training=None):
         if len(token_ids.shape) != 2:

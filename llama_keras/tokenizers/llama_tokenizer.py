@@ -27,6 +27,9 @@ class LLAMATokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
         super().__init__(proto=proto, **kwargs)
 
     def tokenize(self, inputs):
+        if inputs is None or isinstance(inputs, (bool, int, float, np.number)):
+            raise TypeError(f"LLAMATokenizer takes text (str, bytes, lists or string tensors of them), "
+                            f"got {type(inputs).__name__}.")
         if self._use_tf_workflow() or isinstance(inputs, tf.Tensor):
             inputs = tf.strings.unicode_transcode(
                 tf.convert_to_tensor(inputs, tf.string), "UTF-8", "UTF-8", errors="replace")

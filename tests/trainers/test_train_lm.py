@@ -46,6 +46,13 @@ def test_trains_logs_checkpoints_and_exports_end_to_end(tmp_path):
     ("--strategy=tpu", "--strategy=tpu needs --tpu"),
     ("--mixed_precision=float8", "float8"),
     ("--save_every_steps=0", "save_every_steps"),
+    ("--sequence_length=0", "sequence_length"),
+    ("--batch_size=-1", "batch_size"),
+    ("--steps_per_epoch=0", "steps_per_epoch"),
+    ("--vocab_size=10", "vocab_size"),
+    ("--validation_fraction=1.5", "validation_fraction"),
+    ("--learning_rate=nan", "learning_rate"),
+    ("--preset=llama_keras_huge", "Unknown preset"),
 ])
 def test_bad_flags_fail_with_a_clear_message(tmp_path, flag, message):
     result = run_trainer(*TINY, flag, f"--model_dir={tmp_path}")
