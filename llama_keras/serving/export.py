@@ -25,28 +25,37 @@ class _CausalLMServer(tf.Module):
     """Tracks the model's weights and its tokenizer (so no resource is left
     untracked), and only the serving functions."""
 
-    def __init__(self, causal_lm, default_max_new_tokens):
+    def __init__(self, causal_lm, default_max_new_tokens, max_prompt_tokens, max_new_tokens_limit):
         super().__init__()
         self._causal_lm = _Hidden(causal_lm)
         self.weights = [w.value for w in causal_lm.weights]
         self.tokenizer = causal_lm.preprocessor.tokenizer
         self.default_max_new_tokens = default_max_new_tokens
+        self.max_prompt_tokens = max_prompt_tokens
+        self.max_new_tokens_limit = max_new_tokens_limit
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
     def generate(self, prompts, max_new_tokens):
         """Greedy continuation of each prompt, `<s>` prepended, up to `max_new_tokens`
-        tokens or `</s>` -> the prompt and continuation as text (as `generate()`)."""
+        tokens or `</s>` -> the prompt and continuation as text (as `generate()`).
+
+        Every request gets an answer: invalid UTF-8 is replaced, prompts keep their
+        last `max_prompt_tokens` tokens, `max_new_tokens` is clipped to
+        `[0, max_new_tokens_limit]`, and an empty batch returns an empty batch.
+        """
         tokenizer = self.tokenizer
-        pieces = tokenizer(prompts)
+        pieces = tokenizer(prompts)[:, -self.max_prompt_tokens:]
         start = tf.fill([tf.shape(prompts)[0], 1], tf.cast(tokenizer.start_token_id, pieces.dtype))
         prompt_ids = tf.concat([start, pieces], axis=1)
         lengths = tf.cast(prompt_ids.row_lengths(), tf.int32)
-        max_new_tokens = tf.maximum(max_new_tokens, 0)
+        if tf.size(prompts) == 0:
+            return {"generated": tf.zeros([0], tf.string)}
+        max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens_limit)
         total = tf.reduce_max(lengths) + max_new_tokens
         shape = tf.stack([tf.shape(prompts)[0], total])
         token_ids = tf.cast(prompt_ids.to_tensor(default_value=tokenizer.pad_token_id, shape=shape), tf.int32)
+        token_ids = self._greedy_rows(token_ids, lengths, max_new_tokens)
         in_prompt = tf.sequence_mask(lengths, total)
-        token_ids = self._greedy(token_ids, in_prompt, tf.reduce_min(lengths), total)
         # Keep each row's prompt, then its continuation up to and including `</s>`.
         generated = tf.logical_not(in_prompt)
         is_end = tf.cast((token_ids == tokenizer.end_token_id) & generated, tf.int32)
@@ -55,6 +64,20 @@ class _CausalLMServer(tf.Module):
             kept = kept & (token_ids != special)
         text = tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, kept))
         return {"generated": text}
+
+    def _greedy_rows(self, token_ids, lengths, max_new_tokens):
+        """Generates each row of `token_ids [B, L]` on its own: its prompt in one
+        parallel prefill, then `max_new_tokens` cached steps. (One loop over the
+        batch would re-feed the longer prompts token by token from the shortest
+        prompt's end.) Each row computes exactly what a one-prompt request does."""
+
+        def one_row(row_and_length):
+            row, length = row_and_length
+            end = length + max_new_tokens
+            filled = self._greedy(row[None, :end], tf.sequence_mask([length], end), length, end)[0]
+            return tf.concat([filled, row[end:]], axis=0)
+
+        return tf.map_fn(one_row, (token_ids, lengths), fn_output_signature=tf.TensorSpec([None], tf.int32))
 
     def _greedy(self, token_ids, in_prompt, first, total):
         """Fills the positions after each prompt with argmax tokens."""
@@ -77,19 +100,23 @@ class _CausalLMServer(tf.Module):
         return self.generate(prompts, tf.constant(self.default_max_new_tokens, tf.int32))
 
 
-def export_for_serving(causal_lm, export_dir, max_new_tokens=64):
+def export_for_serving(causal_lm, export_dir, max_new_tokens=64, max_prompt_tokens=32768,
+                       max_new_tokens_limit=4096):
     """Writes a TF Serving SavedModel of `causal_lm` (which needs its preprocessor).
 
     Signatures: `serving_default(prompts: string[None], max_new_tokens: int32
     scalar) -> generated: string[None]` and `generate_default(prompts)` using
-    `max_new_tokens` tokens. Checks that only core TF and TF Text ops were
-    written. Returns `export_dir`.
+    `max_new_tokens` tokens. `max_prompt_tokens` and `max_new_tokens_limit` bound
+    each request's work (longer prompts keep their last tokens). Checks that only
+    core TF and TF Text ops were written. Returns `export_dir`.
     """
     if causal_lm.preprocessor is None:
         raise ValueError("`export_for_serving` needs a causal LM with a preprocessor (its tokenizer).")
-    if ops.convert_to_numpy(max_new_tokens) < 0:
-        raise ValueError(f"`max_new_tokens` must be >= 0, got {max_new_tokens}.")
-    server = _CausalLMServer(causal_lm, int(max_new_tokens))
+    for name, value, low in (("max_new_tokens", max_new_tokens, 0), ("max_prompt_tokens", max_prompt_tokens, 1),
+                             ("max_new_tokens_limit", max_new_tokens_limit, max_new_tokens)):
+        if int(ops.convert_to_numpy(value)) < low:
+            raise ValueError(f"`{name}` must be >= {low}, got {value}.")
+    server = _CausalLMServer(causal_lm, int(max_new_tokens), int(max_prompt_tokens), int(max_new_tokens_limit))
     signatures = {"serving_default": server.generate, "generate_default": server.generate_default}
     os.makedirs(os.path.dirname(os.path.abspath(export_dir)), exist_ok=True)
     tf.saved_model.save(server, export_dir, signatures=signatures)
