@@ -60,7 +60,7 @@ def measure(model_and_policy, length):
     compile_s = time.perf_counter() - start
     start = time.perf_counter()
     for _ in range(FLAGS.steps):
-        loss = model.train_on_batch(x, ids[:, 1:])
+        loss = model.train_on_batch(x, ids[:, 1:], return_dict=True)["loss"]
     seconds = (time.perf_counter() - start) / FLAGS.steps
     if not np.isfinite(loss):
         raise FloatingPointError(f"loss {loss}")
