@@ -86,7 +86,7 @@ def plot_results(name, title, results, xs, axes):
     plot_lines(os.path.join(RESULTS_DIR, f"{name}.png"), title, series, axes)
 
 
-def plot_lines(path, title, series, axes):
+def plot_lines(path, title, series, axes, xlabel="tokens"):
     """`series`: {label: [(x, {metric: y})]}; `axes`: [(metric, y label)], one panel each."""
     import matplotlib
 
@@ -100,7 +100,7 @@ def plot_lines(path, title, series, axes):
                 panel.plot([x for x, _ in points], [p[metric] for _, p in points], "o-", label=name)
         panel.set_xscale("log", base=2)
         panel.set_yscale("log")
-        panel.set_xlabel("tokens")
+        panel.set_xlabel(xlabel)
         panel.set_ylabel(label)
         panel.grid(True, which="both", alpha=0.3)
         panel.legend()

@@ -12,6 +12,10 @@ from keras import ops
 from llama_keras.serving.op_check import check_servable_ops
 
 
+# A batch whose prompt lengths differ by more than this is generated row by row.
+_MAX_REFED_TOKENS = 32
+
+
 class _Hidden:
     """Holds an object out of SavedModel tracking: the model's own cached
     `tf.function`s (e.g. keras-hub's `generate_function`, which uses
@@ -54,8 +58,12 @@ class _CausalLMServer(tf.Module):
         total = tf.reduce_max(lengths) + max_new_tokens
         shape = tf.stack([tf.shape(prompts)[0], total])
         token_ids = tf.cast(prompt_ids.to_tensor(default_value=tokenizer.pad_token_id, shape=shape), tf.int32)
-        token_ids = self._greedy_rows(token_ids, lengths, max_new_tokens)
         in_prompt = tf.sequence_mask(lengths, total)
+        shortest = tf.reduce_min(lengths)
+        token_ids = tf.cond(
+            tf.reduce_max(lengths) - shortest <= _MAX_REFED_TOKENS,
+            lambda: self._greedy(token_ids, in_prompt, shortest, total),
+            lambda: self._greedy_rows(token_ids, lengths, max_new_tokens))
         # Keep each row's prompt, then its continuation up to and including `</s>`.
         generated = tf.logical_not(in_prompt)
         is_end = tf.cast((token_ids == tokenizer.end_token_id) & generated, tf.int32)
@@ -67,9 +75,9 @@ class _CausalLMServer(tf.Module):
 
     def _greedy_rows(self, token_ids, lengths, max_new_tokens):
         """Generates each row of `token_ids [B, L]` on its own: its prompt in one
-        parallel prefill, then `max_new_tokens` cached steps. (One loop over the
-        batch would re-feed the longer prompts token by token from the shortest
-        prompt's end.) Each row computes exactly what a one-prompt request does."""
+        parallel prefill, then `max_new_tokens` cached steps. For prompts of very
+        different lengths, where one loop over the batch would re-feed the longer
+        prompts token by token from the shortest prompt's end."""
 
         def one_row(row_and_length):
             row, length = row_and_length
@@ -80,7 +88,8 @@ class _CausalLMServer(tf.Module):
         return tf.map_fn(one_row, (token_ids, lengths), fn_output_signature=tf.TensorSpec([None], tf.int32))
 
     def _greedy(self, token_ids, in_prompt, first, total):
-        """Fills the positions after each prompt with argmax tokens."""
+        """Fills the positions after each prompt with argmax tokens, in one loop over
+        the batch from position `first` (the shortest prompt's length)."""
         lm = self._causal_lm.value
         _, cache = lm._build_cache(token_ids, first - 1)
         positions = tf.range(total)[None, :]
