@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -80,10 +81,16 @@ def test_two_workers_on_loopback_end_with_identical_weights(tmp_path, tokenizer_
         f"TF_CONFIG='{json.dumps({'cluster': cluster, 'task': {'type': 'worker', 'index': i}})}' "
         f"{sys.executable} {TRAINER} {' '.join(flags)} > {logs[i]} 2>&1 &\n" for i in range(2)
     ) + "wait %1 && wait %2\n"
-    # Both workers live and die with this namespace's shell: killing it on timeout stops them.
-    result = subprocess.run([*namespace, "sh", "-c", script], env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                            timeout=900, start_new_session=True)
-    assert result.returncode == 0, "\n".join(log.read_text()[-2000:] for log in logs)
+    # The shell and both workers form one process group, killed whatever happens.
+    shell = subprocess.Popen([*namespace, "sh", "-c", script], env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                             start_new_session=True)
+    try:
+        returncode = shell.wait(timeout=900)
+    finally:
+        if shell.poll() is None:
+            os.killpg(shell.pid, signal.SIGKILL)
+            shell.wait()
+    assert returncode == 0, "\n".join(log.read_text()[-2000:] for log in logs)
 
     chief, other = final_weights(tmp_path / "run", 0), final_weights(tmp_path / "run", 1)
     for name in chief:
