@@ -91,8 +91,7 @@ def main(argv):
     results, lengths = common.measure_points(
         __file__, "forward", [int(n) for n in FLAGS.lengths], FLAGS.models,
         lambda model, length: [f"--model={model}", f"--length={length}"], FLAGS.timeout_s, FLAGS.update, skip)
-    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in results]
-    rows = common.table_rows(results, lengths, lambda p: f"{p['tokens_per_s']:,.0f} ({p['peak_rss_gb']:.2f})")
+    header, rows = common.throughput_table(results, lengths)
     if "keras_hub_llama" in results and "llama_keras" in results:
         header.append("llama_keras / keras_hub_llama")
         for row, length in zip(rows, lengths):

@@ -90,8 +90,7 @@ def main(argv):
         __file__, "train", [int(n) for n in FLAGS.lengths], models,
         lambda model, length: [f"--model={model}", f"--length={length}", f"--steps={FLAGS.steps}"],
         FLAGS.timeout_s, skip=skip)
-    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in results]
-    rows = common.table_rows(results, lengths, lambda p: f"{p['tokens_per_s']:,.0f} ({p['peak_rss_gb']:.2f})")
+    header, rows = common.throughput_table(results, lengths)
     table = common.markdown_table(header, rows)
     print(table)
     common.write_results("train", "Training steps vs length", __doc__.split("\n\n")[2], table, results)

@@ -59,6 +59,12 @@ def table_rows(results, xs, format_point):
                           for points in results.values()] for x in xs]
 
 
+def throughput_table(results, xs):
+    """Header and rows with each model's `tokens/s (peak GB)` per length."""
+    header = ["tokens"] + [f"{name} tok/s (peak GB)" for name in results]
+    return header, table_rows(results, xs, lambda p: f"{p['tokens_per_s']:,.0f} ({p['peak_rss_gb']:.2f})")
+
+
 def merge_previous(name, results, points):
     """With `--update`: the points of `results/<name>.json`, to be partly re-measured.
 

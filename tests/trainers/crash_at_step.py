@@ -11,28 +11,20 @@ from absl import flags
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-import keras  # noqa: E402
-
+from tests.trainers.crash import CrashAtStep  # noqa: E402
 from trainers import common  # noqa: E402
 from trainers import train_lm  # noqa: E402
 
 flags.DEFINE_integer("crash_at_step", None, "Global step after which the process SIGKILLs itself.")
 
 
-class CrashAtStep(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.seen = step, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
+def kill_this_process():
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def with_crash(training_callbacks):
     def callbacks(*args, **kwargs):
-        return [*training_callbacks(*args, **kwargs), CrashAtStep(flags.FLAGS.crash_at_step)]
+        return [*training_callbacks(*args, **kwargs), CrashAtStep(flags.FLAGS.crash_at_step, kill_this_process)]
     return callbacks
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.trainers.crash import CrashAtStep
 from tests.trainers.test_train_lm import ROOT
 
 sys.path.insert(0, ROOT)
@@ -32,15 +33,8 @@ class Crash(Exception):
     pass
 
 
-class CrashAtStep(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step, self.seen = step, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
-            raise Crash()
+def crash():
+    raise Crash()
 
 
 def test_crash_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
@@ -50,7 +44,7 @@ def test_crash_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
 
     # Backups at steps 3, 4 (epoch end) and 6; the crash comes after step 7, before its callbacks end.
     with pytest.raises(Crash):
-        resume.fit_resumable(regression(), batches, epochs=3, steps_per_epoch=4, callbacks=[CrashAtStep(7)],
+        resume.fit_resumable(regression(), batches, epochs=3, steps_per_epoch=4, callbacks=[CrashAtStep(7, crash)],
                              backup=resume.ResumableBackup(str(tmp_path / "crashed"), 3), verbose=0)
     requested = []
     model = regression(seed=1)  # other initial weights: everything must come from the backup
