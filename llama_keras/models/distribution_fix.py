@@ -1,6 +1,7 @@
-"""A compatibility shim for `fit`/`evaluate` under multi-worker `tf.distribute`.
+"""A compatibility shim for `fit`/`evaluate` under `tf.distribute` strategies.
 
-Keras 3.15's TensorFlow trainer has two defects on this path (tensorflow/tensorflow#72388):
+Keras 3.15's TensorFlow trainer has three defects on this path (the second is
+tensorflow/tensorflow#72388), each reproduced by the tests beside this package:
 
 1. Before the first step it takes the first *data batch* from the training
    iterator and averages it across replicas (`strategy.reduce("MEAN", batch)`),
@@ -14,7 +15,6 @@ Keras 3.15's TensorFlow trainer has two defects on this path (tensorflow/tensorf
    `strategy.reduce("MEAN", value, axis=0)`, which fails on rank-0 tensors
    ("Invalid reduction dimension 0 for input with 0 dimensions"). We hand the
    logs over with shape `[1]`; the reduction then yields the replica mean.
-
 3. Its optimizers clip gradients (`clipnorm`, `global_clipnorm`, `clipvalue`)
    *per replica, before* summing them across replicas, so a clip norm means
    something else on N replicas than on one device. `clip_after_all_reduce`
@@ -25,7 +25,6 @@ optimizer fix cover the rest. Neither changes anything on a single device.
 """
 
 import types
-
 
 import tensorflow as tf
 from keras import tree
