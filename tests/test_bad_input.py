@@ -3,6 +3,7 @@ output from a serving signature (where an exception would fail the request)."""
 
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -65,6 +66,17 @@ def seed_model():
 def test_llama_model_predict_refuses_bad_token_ids(seed_model, token_ids, message):
     with pytest.raises(ValueError, match=message):
         seed_model.predict(token_ids, verbose=0)
+
+
+def test_llama_model_predict_still_takes_a_py_dataset(seed_model):
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return np.full((3, 5), index + 1, "int32")
+
+    assert seed_model.predict(Batches(), verbose=0).shape == (6, 5, 50)
 
 
 def test_llama_model_zero_length_input_gives_an_empty_result(seed_model):

@@ -56,9 +56,10 @@ class LLAMAModel(DistributedTrainingFix, keras.Model):
     def predict(self, x, *args, **kwargs):
         """Logits `[B, T, V]` for token ids `[B, T]`; ids are checked against the vocabulary first
         (an out-of-range id would otherwise read a clamped embedding under XLA)."""
-        if not isinstance(x, tf.data.Dataset):
-            if x is None:
-                raise ValueError("`predict` needs token ids of shape [batch, length], got None.")
+        if x is None:
+            raise ValueError("`predict` needs token ids of shape [batch, length], got None.")
+        # Arrays are checked whole here; datasets and generators get `call`'s dtype and rank checks.
+        if isinstance(x, (np.ndarray, list, tuple, tf.Tensor)):
             ids = np.asarray(x)
             if ids.dtype.kind not in "iu":
                 raise ValueError(f"`token_ids` must be integers, got dtype {ids.dtype}.")
