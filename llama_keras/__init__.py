@@ -15,6 +15,8 @@ from llama_keras.models import LLAMABackbone  # noqa: E402
 from llama_keras.models import LLAMACausalLM  # noqa: E402
 from llama_keras.models import LLAMACausalLMPreprocessor  # noqa: E402
 from llama_keras.models import LLAMAModel  # noqa: E402
+from llama_keras.models import LLAMATextClassifier  # noqa: E402
+from llama_keras.models import LLAMATextClassifierPreprocessor  # noqa: E402
 from llama_keras.tokenizers import LLAMATokenizer  # noqa: E402
 
 __version__ = "0.1.0"

@@ -9,7 +9,47 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from absl import flags
 from tensorboard.plugins.hparams import api as hparams_api
+
+import llama_keras as lk
+
+
+def define_flags(name, preset, vocab_size, sequence_length, batch_size, epochs, learning_rate, warmup_steps):
+    """The flags every trainer has, with its own defaults; `name` names `runs/<name>`
+    and `saved_models/<name>`."""
+    flags.DEFINE_string("preset", preset, "Backbone architecture preset.")
+    flags.DEFINE_string("tokenizer", None, "A SentencePiece .model, or 'mistral' for mistral-common's 32k "
+                        "vocabulary; default: train one on the training texts.")
+    flags.DEFINE_integer("vocab_size", vocab_size, "Vocabulary size when training a tokenizer.", lower_bound=300)
+    flags.DEFINE_integer("sequence_length", sequence_length, "Training length in tokens.", lower_bound=4)
+    flags.DEFINE_integer("batch_size", batch_size, "Examples per global batch (split across replicas).",
+                         lower_bound=1)
+    flags.DEFINE_integer("epochs", epochs, "Epochs.", lower_bound=1)
+    flags.DEFINE_float("learning_rate", learning_rate, "Peak learning rate (warm-up, then cosine decay).")
+    flags.register_validator("learning_rate", lambda value: math.isfinite(value) and value > 0,
+                             "--learning_rate must be a positive finite number.")
+    flags.DEFINE_integer("warmup_steps", warmup_steps, "Linear warm-up steps.", lower_bound=0)
+    flags.DEFINE_bool("jit_compile", True, "Compile training steps with XLA.")
+    flags.DEFINE_string("model_dir", f"runs/{name}", "Logs, checkpoints, backup and tokenizer.")
+    flags.DEFINE_string("export_dir", f"saved_models/{name}", "SavedModel versions go here.")
+    flags.DEFINE_integer("seed", 0, "Random seed (data order and initialisation).")
+
+
+def load_tokenizer(flag_value, train_texts, vocab_size, directory):
+    """`--tokenizer`'s vocabulary (a `.model` path, or "mistral"), else the one this run
+    trained in `directory` before (resuming), else a new one trained on `train_texts`."""
+    if flag_value == "mistral":
+        return lk.LLAMATokenizer(proto=lk.tokenizers.mistral_vocabulary())
+    if flag_value:
+        if not os.path.isfile(flag_value):
+            raise FileNotFoundError(f"--tokenizer={flag_value}: no such file.")
+        return lk.LLAMATokenizer(proto=flag_value)
+    path = os.path.join(directory, "tokenizer.model")
+    if os.path.exists(path):
+        return lk.LLAMATokenizer(proto=path)
+    print(f"Training a {vocab_size}-piece SentencePiece vocabulary on {len(train_texts)} texts")
+    return lk.tokenizers.train_tokenizer(train_texts, vocab_size, output_path=path)
 
 
 def training_callbacks(model_dir, summaries, chief=True):

@@ -8,7 +8,6 @@ command again after a crash to resume; with more `--epochs` to train further.
 Distributed: `--strategy=mirrored|multi_worker|tpu`, `--mixed_precision=mixed_bfloat16`.
 """
 
-import math
 import os
 import sys
 
@@ -25,49 +24,21 @@ from trainers import distribution  # noqa: E402
 from trainers import resume  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("preset", "llama_keras_small", "Backbone architecture preset.")
+common.define_flags(name="llama_lm", preset="llama_keras_small", vocab_size=8000, sequence_length=512,
+                    batch_size=8, epochs=4, learning_rate=1e-3, warmup_steps=20)
 flags.DEFINE_enum("data", "python_stdlib", ["python_stdlib", "state_of_the_union", "brown"], "Corpus.")
 flags.DEFINE_integer("max_documents", None, "Use at most this many documents.", lower_bound=2)
-flags.DEFINE_string("tokenizer", None, "A SentencePiece .model, or 'mistral' for mistral-common's 32k "
-                    "vocabulary; default: train one on the training documents.")
-flags.DEFINE_integer("vocab_size", 8000, "Vocabulary size when training a tokenizer.", lower_bound=300)
-flags.DEFINE_integer("sequence_length", 512, "Training window in tokens.", lower_bound=2)
-flags.DEFINE_integer("batch_size", 8, "Windows per global batch (split across replicas).", lower_bound=1)
-flags.DEFINE_integer("epochs", 4, "Epochs.", lower_bound=1)
 flags.DEFINE_integer("steps_per_epoch", 30, "Training steps per epoch.", lower_bound=1)
 flags.DEFINE_integer("validation_steps", 10, "Validation batches per epoch.", lower_bound=1)
 flags.DEFINE_float("validation_fraction", 0.05, "Documents held out for validation.", lower_bound=0.0, upper_bound=0.9)
-flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate (warm-up, then cosine decay).")
-flags.register_validator("learning_rate", lambda value: math.isfinite(value) and value > 0,
-                         "--learning_rate must be a positive finite number.")
-flags.DEFINE_integer("warmup_steps", 20, "Linear warm-up steps.", lower_bound=0)
-flags.DEFINE_bool("jit_compile", True, "Compile training steps with XLA.")
-flags.DEFINE_string("model_dir", "runs/llama_lm", "Logs, checkpoints, backup and tokenizer.")
-flags.DEFINE_string("export_dir", "saved_models/llama_lm", "SavedModel versions go here.")
 flags.DEFINE_integer("max_new_tokens", 48, "Tokens generated per request by the export's default signature.", lower_bound=0)
 flags.DEFINE_string("sample_prompt", "import os\n\n\ndef ", "Prompt for sample generations.")
-flags.DEFINE_integer("seed", 0, "Random seed (data order and initialisation).")
 
 CORPORA = {
     "python_stdlib": lk.data.python_stdlib,
     "state_of_the_union": lk.data.state_of_the_union,
     "brown": lk.data.brown_corpus,
 }
-
-
-def load_tokenizer(train_texts, directory):
-    """The flag's tokenizer, the one this run trained in `directory` before (resuming), or a new one."""
-    if FLAGS.tokenizer == "mistral":
-        return lk.LLAMATokenizer(proto=lk.tokenizers.mistral_vocabulary())
-    if FLAGS.tokenizer:
-        if not os.path.isfile(FLAGS.tokenizer):
-            raise FileNotFoundError(f"--tokenizer={FLAGS.tokenizer}: no such file.")
-        return lk.LLAMATokenizer(proto=FLAGS.tokenizer)
-    path = os.path.join(directory, "tokenizer.model")
-    if os.path.exists(path):
-        return lk.LLAMATokenizer(proto=path)
-    print(f"Training a {FLAGS.vocab_size}-piece SentencePiece vocabulary on {len(train_texts)} documents")
-    return lk.tokenizers.train_tokenizer(train_texts, FLAGS.vocab_size, output_path=path)
 
 
 def main(argv):
@@ -83,7 +54,8 @@ def main(argv):
     train_docs, validation_docs = lk.data.split_documents(documents, FLAGS.validation_fraction, FLAGS.seed)
     if not validation_docs:
         raise ValueError("No validation documents: raise --validation_fraction or --max_documents.")
-    tokenizer = load_tokenizer([d.text for d in train_docs], FLAGS.model_dir if chief else worker_dir)
+    tokenizer = common.load_tokenizer(FLAGS.tokenizer, [d.text for d in train_docs], FLAGS.vocab_size,
+                                      FLAGS.model_dir if chief else worker_dir)
 
     def windows(docs):
         ids = lk.data.tokenize_documents([d.text for d in docs], tokenizer)

@@ -8,3 +8,5 @@ from llama_keras.data.packing import language_model_dataset
 from llama_keras.data.packing import pack_documents
 from llama_keras.data.packing import split_documents
 from llama_keras.data.packing import tokenize_documents
+from llama_keras.data.sentiment import vader_polarity
+from llama_keras.data.sentiment import vader_ratings

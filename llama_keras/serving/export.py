@@ -1,133 +1,39 @@
-"""export_for_serving: a SavedModel whose `serving_default` is string in, string out.
-
-Generation runs in the graph (`tf.while_loop` over `LLAMACausalLM.call_with_cache`),
-tokenization through TF Text, and nothing needs XLA or Python at serving time.
-"""
+"""export_for_serving: any task as a TF Serving SavedModel, text in, text out."""
 
 import os
 
 import tensorflow as tf
-from keras import ops
 
+from llama_keras.serving.causal_lm_server import CausalLMServer
+from llama_keras.serving.classifier_server import ClassifierServer
 from llama_keras.serving.op_check import check_servable_ops
 
 
-# A batch whose prompt lengths differ by more than this is generated row by row.
-_MAX_REFED_TOKENS = 32
-
-
-class _Hidden:
-    """Holds an object out of SavedModel tracking: the model's own cached
-    `tf.function`s (e.g. keras-hub's `generate_function`, which uses
-    XLA-only ops) must not be written."""
-
-    def __init__(self, value):
-        self.value = value
-
-
-class _CausalLMServer(tf.Module):
-    """Tracks the model's weights and its tokenizer (so no resource is left
-    untracked), and only the serving functions."""
-
-    def __init__(self, causal_lm, default_max_new_tokens, max_prompt_tokens, max_new_tokens_limit):
-        super().__init__()
-        self._causal_lm = _Hidden(causal_lm)
-        self.weights = [w.value for w in causal_lm.weights]
-        self.tokenizer = causal_lm.preprocessor.tokenizer
-        self.default_max_new_tokens = default_max_new_tokens
-        self.max_prompt_tokens = max_prompt_tokens
-        self.max_new_tokens_limit = max_new_tokens_limit
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
-    def generate(self, prompts, max_new_tokens):
-        """Greedy continuation of each prompt, `<s>` prepended, up to `max_new_tokens`
-        tokens or `</s>` -> the prompt and continuation as text (as `generate()`).
-
-        Every request gets an answer: invalid UTF-8 is replaced, prompts keep their
-        last `max_prompt_tokens` tokens, `max_new_tokens` is clipped to
-        `[0, max_new_tokens_limit]`, and an empty batch returns an empty batch.
-        """
-        tokenizer = self.tokenizer
-        pieces = tokenizer(prompts)[:, -self.max_prompt_tokens:]
-        start = tf.fill([tf.shape(prompts)[0], 1], tf.cast(tokenizer.start_token_id, pieces.dtype))
-        prompt_ids = tf.concat([start, pieces], axis=1)
-        lengths = tf.cast(prompt_ids.row_lengths(), tf.int32)
-        if tf.size(prompts) == 0:
-            return {"generated": tf.zeros([0], tf.string)}
-        max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens_limit)
-        total = tf.reduce_max(lengths) + max_new_tokens
-        shape = tf.stack([tf.shape(prompts)[0], total])
-        token_ids = tf.cast(prompt_ids.to_tensor(default_value=tokenizer.pad_token_id, shape=shape), tf.int32)
-        in_prompt = tf.sequence_mask(lengths, total)
-        shortest = tf.reduce_min(lengths)
-        token_ids = tf.cond(
-            tf.reduce_max(lengths) - shortest <= _MAX_REFED_TOKENS,
-            lambda: self._greedy(token_ids, in_prompt, shortest, total),
-            lambda: self._greedy_rows(token_ids, lengths, max_new_tokens))
-        # Keep each row's prompt, then its continuation up to and including `</s>`.
-        generated = tf.logical_not(in_prompt)
-        is_end = tf.cast((token_ids == tokenizer.end_token_id) & generated, tf.int32)
-        kept = tf.sequence_mask(lengths + max_new_tokens, total) & (tf.cumsum(is_end, axis=1, exclusive=True) == 0)
-        for special in tokenizer.special_token_ids:  # stripped, as `generate()` does
-            kept = kept & (token_ids != special)
-        text = tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, kept))
-        return {"generated": text}
-
-    def _greedy_rows(self, token_ids, lengths, max_new_tokens):
-        """Generates each row of `token_ids [B, L]` on its own: its prompt in one
-        parallel prefill, then `max_new_tokens` cached steps. For prompts of very
-        different lengths, where one loop over the batch would re-feed the longer
-        prompts token by token from the shortest prompt's end."""
-
-        def one_row(row_and_length):
-            row, length = row_and_length
-            end = length + max_new_tokens
-            filled = self._greedy(row[None, :end], tf.sequence_mask([length], end), length, end)[0]
-            return tf.concat([filled, row[end:]], axis=0)
-
-        return tf.map_fn(one_row, (token_ids, lengths), fn_output_signature=tf.TensorSpec([None], tf.int32))
-
-    def _greedy(self, token_ids, in_prompt, first, total):
-        """Fills the positions after each prompt with argmax tokens, in one loop over
-        the batch from position `first` (the shortest prompt's length)."""
-        lm = self._causal_lm.value
-        _, cache = lm._build_cache(token_ids, first - 1)
-        positions = tf.range(total)[None, :]
-
-        def step(index, token_ids, cache):
-            token = tf.gather(token_ids, [index - 1], axis=1)
-            logits, _, cache = lm.call_with_cache(token, cache, index - 1)
-            best = tf.cast(tf.argmax(logits[:, 0], axis=-1), tf.int32)
-            fill = (positions == index) & tf.logical_not(in_prompt)
-            return index + 1, tf.where(fill, best[:, None], token_ids), cache
-
-        _, token_ids, _ = tf.while_loop(lambda index, *_: index < total, step, (first, token_ids, cache))
-        return token_ids
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def generate_default(self, prompts):
-        return self.generate(prompts, tf.constant(self.default_max_new_tokens, tf.int32))
-
-
-def export_for_serving(causal_lm, export_dir, max_new_tokens=64, max_prompt_tokens=32768,
-                       max_new_tokens_limit=4096):
-    """Writes a TF Serving SavedModel of `causal_lm` (which needs its preprocessor).
-
-    Signatures: `serving_default(prompts: string[None], max_new_tokens: int32
-    scalar) -> generated: string[None]` and `generate_default(prompts)` using
-    `max_new_tokens` tokens. `max_prompt_tokens` and `max_new_tokens_limit` bound
-    each request's work (longer prompts keep their last tokens). Checks that only
+def export_for_serving(task, export_dir, **options):
+    """Writes `task` (with its preprocessor) as a SavedModel and checks that only
     core TF and TF Text ops were written. Returns `export_dir`.
+
+    Signatures by task:
+    - `LLAMACausalLM`: `serving_default(prompts: string[None], max_new_tokens: int32)
+      -> generated: string[None]`, `generate_default(prompts)`. Options:
+      `max_new_tokens=64` (the default signature's), `max_prompt_tokens=32768`
+      (longer prompts keep their last tokens), `max_new_tokens_limit=4096`.
+    - `LLAMATextClassifier`: `serving_default(text: string[None]) -> label: string[None],
+      probabilities: float32[None, C]`. Options: `class_names`, `max_input_tokens=32768`.
     """
-    if causal_lm.preprocessor is None:
-        raise ValueError("`export_for_serving` needs a causal LM with a preprocessor (its tokenizer).")
-    for name, value, low in (("max_new_tokens", max_new_tokens, 0), ("max_prompt_tokens", max_prompt_tokens, 1),
-                             ("max_new_tokens_limit", max_new_tokens_limit, max_new_tokens)):
-        if int(ops.convert_to_numpy(value)) < low:
-            raise ValueError(f"`{name}` must be >= {low}, got {value}.")
-    server = _CausalLMServer(causal_lm, int(max_new_tokens), int(max_prompt_tokens), int(max_new_tokens_limit))
-    signatures = {"serving_default": server.generate, "generate_default": server.generate_default}
+    from llama_keras.models.causal_lm import LLAMACausalLM
+    from llama_keras.models.text_classifier import LLAMATextClassifier
+
+    servers = [(LLAMATextClassifier, ClassifierServer), (LLAMACausalLM, CausalLMServer)]
+    for task_type, make_server in servers:
+        if isinstance(task, task_type):
+            server = make_server(task, **options)
+            break
+    else:
+        raise TypeError(f"No serving export for {type(task).__name__}; export one of "
+                        + ", ".join(t.__name__ for t, _ in servers) + ".")
     os.makedirs(os.path.dirname(os.path.abspath(export_dir)), exist_ok=True)
-    tf.saved_model.save(server, export_dir, signatures=signatures)
+    tf.saved_model.save(server, export_dir, signatures=server.signatures())
     check_servable_ops(export_dir)
     return export_dir
+

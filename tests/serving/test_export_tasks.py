@@ -1,0 +1,58 @@
+"""Every task head's SavedModel: only servable ops, and a fresh process with only
+TensorFlow (+ TF Text) reproduces the task's in-Python output."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import llama_keras as lk
+from tests.models.test_text_classifier import tiny_classifier
+
+SERVE = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the SentencePiece ops, as TF Serving links them)
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+specs = serve.structured_input_signature[1]
+outputs = serve(**{k: tf.constant(v, specs[k].dtype) for k, v in json.loads(sys.argv[2]).items()})
+print(json.dumps({k: v.numpy().tolist() for k, v in outputs.items()}, default=lambda b: b.decode("utf-8")))
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("keras_hub", "llama_keras"))))
+"""
+
+
+def serve_in_fresh_process(export_dir, inputs):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", SERVE, export_dir, json.dumps(inputs)],
+                            capture_output=True, text=True, env=env, check=True)
+    served, imported = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
+    assert imported == []
+    return served
+
+
+def test_classifier_export(tmp_path):
+    classifier = tiny_classifier(sequence_length=None)
+    texts = ["The sky is blue.", "", "Fun!" * 200, "Ünïcödé 🙂"]
+    export_dir = lk.serving.export_for_serving(classifier, str(tmp_path / "1"), class_names=["neg", "pos"])
+    types = lk.serving.check_servable_ops(export_dir)
+    assert "SentencepieceOp" in types
+    served = serve_in_fresh_process(export_dir, {"text": texts})
+    expected = keras_softmax(classifier.predict(texts, verbose=0))
+    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+    assert served["label"] == [["neg", "pos"][i] for i in expected.argmax(axis=-1)]
+    assert serve_in_fresh_process(export_dir, {"text": []}) == {"label": [], "probabilities": []}
+    with pytest.raises(ValueError, match="class names"):
+        lk.serving.export_for_serving(classifier, str(tmp_path / "2"), class_names=["only one"])
+
+
+def keras_softmax(logits):
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def test_unknown_tasks_are_refused(tmp_path):
+    with pytest.raises(TypeError, match="No serving export for"):
+        lk.serving.export_for_serving(object(), str(tmp_path / "1"))
