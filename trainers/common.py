@@ -13,9 +13,14 @@ from absl import flags
 from tensorboard.plugins.hparams import api as hparams_api
 
 import llama_keras as lk
+from trainers import distribution
+from trainers import resume
+
+FLAGS = flags.FLAGS
 
 
-def define_flags(name, preset, vocab_size, sequence_length, batch_size, epochs, learning_rate, warmup_steps):
+def define_flags(name, preset, vocab_size, sequence_length, batch_size, epochs, learning_rate, warmup_steps,
+                 num_layers=None, hidden_dim=None):
     """The flags every trainer has, with its own defaults; `name` names `runs/<name>`
     and `saved_models/<name>`."""
     flags.DEFINE_string("preset", preset, "Backbone architecture preset.")
@@ -34,6 +39,25 @@ def define_flags(name, preset, vocab_size, sequence_length, batch_size, epochs, 
     flags.DEFINE_string("model_dir", f"runs/{name}", "Logs, checkpoints, backup and tokenizer.")
     flags.DEFINE_string("export_dir", f"saved_models/{name}", "SavedModel versions go here.")
     flags.DEFINE_integer("seed", 0, "Random seed (data order and initialisation).")
+    flags.DEFINE_integer("num_layers", num_layers, "Override the preset's number of layers.", lower_bound=1)
+    flags.DEFINE_integer("hidden_dim", hidden_dim, "Override the preset's hidden size (a multiple of its heads); "
+                         "the MLP becomes 8/3 as wide.", lower_bound=8)
+
+
+def backbone_from_flags(vocabulary_size):
+    """`--preset` with `--num_layers`/`--hidden_dim` overrides, RoPE extension measured from
+    `--sequence_length`."""
+    overrides = {"vocabulary_size": vocabulary_size, "rope_pretraining_sequence_length": FLAGS.sequence_length}
+    if FLAGS.num_layers:
+        overrides["num_layers"] = FLAGS.num_layers
+    if FLAGS.hidden_dim:
+        overrides.update(hidden_dim=FLAGS.hidden_dim, intermediate_dim=FLAGS.hidden_dim * 8 // 3)
+    return lk.LLAMABackbone.from_preset(FLAGS.preset, **overrides)
+
+
+def flag_values(*names):
+    """`{name: value}` of these flags (for hparams and results)."""
+    return {name: FLAGS[name].value for name in names}
 
 
 def load_tokenizer(flag_value, train_texts, vocab_size, directory):
@@ -142,3 +166,45 @@ def warmup_cosine(learning_rate, total_steps, warmup_steps):
         0.0 if warmup_steps else learning_rate, decay_steps, alpha=0.1,
         warmup_target=learning_rate if warmup_steps else None, warmup_steps=warmup_steps,
     )
+
+
+def start_run():
+    """Reads the distribution flags, seeds, makes this worker's backup folder ->
+    `(strategy, chief, worker_dir)`."""
+    strategy = distribution.strategy_from_flags()
+    distribution.set_precision_from_flags()
+    distribution.check_global_batch(FLAGS.batch_size, strategy)
+    keras.utils.set_random_seed(FLAGS.seed)
+    worker_dir = os.path.join(FLAGS.model_dir, "backup", f"worker_{distribution.worker_index(strategy)}")
+    os.makedirs(worker_dir, exist_ok=True)
+    return strategy, distribution.is_chief(strategy), worker_dir
+
+
+def compile_for_training(model, strategy, total_steps, **compile_kwargs):
+    """AdamW with warm-up + cosine decay and global-norm clipping after the all-reduce; XLA where it works."""
+    schedule = warmup_cosine(FLAGS.learning_rate, total_steps, min(FLAGS.warmup_steps, total_steps // 2))
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0)
+    model.compile(optimizer=lk.models.clip_after_all_reduce(optimizer),
+                  jit_compile=FLAGS.jit_compile and distribution.supports_jit(strategy), **compile_kwargs)
+
+
+def fit(model, train_from_step, steps_per_epoch, worker_dir, chief, hparams, tokens_per_batch, sample=None,
+        **fit_kwargs):
+    """`resume.fit_resumable` with every trainer's callbacks and summaries -> `{metric: [per epoch]}`."""
+    summaries = TrainingSummaries(os.path.join(FLAGS.model_dir, "logs"), tokens_per_batch, hparams, sample)
+    return resume.fit_resumable(
+        model, train_from_step, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch,
+        backup=resume.ResumableBackup(worker_dir, FLAGS.save_every_steps),
+        callbacks=training_callbacks(FLAGS.model_dir, summaries, chief), **fit_kwargs)
+
+
+def finish(task, results, **export_options):
+    """On the chief: writes `results` to `--model_dir/results.json` and the next
+    SavedModel version under `--export_dir` -> its path."""
+    with open(os.path.join(FLAGS.model_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    export_dir = next_version_dir(FLAGS.export_dir)
+    lk.serving.export_for_serving(task, export_dir, **export_options)
+    print(f"SavedModel for TF Serving: {export_dir}")
+    print(f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.model_dir, 'logs')}")
+    return export_dir

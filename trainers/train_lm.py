@@ -16,12 +16,8 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # noqa: E402
-
 import llama_keras as lk  # noqa: E402
 from trainers import common  # noqa: E402
-from trainers import distribution  # noqa: E402
-from trainers import resume  # noqa: E402
 
 FLAGS = flags.FLAGS
 common.define_flags(name="llama_lm", preset="llama_keras_small", vocab_size=8000, sequence_length=512,
@@ -43,13 +39,7 @@ CORPORA = {
 
 def main(argv):
     del argv
-    strategy = distribution.strategy_from_flags()
-    distribution.set_precision_from_flags()
-    distribution.check_global_batch(FLAGS.batch_size, strategy)
-    chief = distribution.is_chief(strategy)
-    keras.utils.set_random_seed(FLAGS.seed)
-    worker_dir = os.path.join(FLAGS.model_dir, "backup", f"worker_{distribution.worker_index(strategy)}")
-    os.makedirs(worker_dir, exist_ok=True)
+    strategy, chief, worker_dir = common.start_run()
     documents = CORPORA[FLAGS.data]()[: FLAGS.max_documents]
     train_docs, validation_docs = lk.data.split_documents(documents, FLAGS.validation_fraction, FLAGS.seed)
     if not validation_docs:
@@ -70,15 +60,9 @@ def main(argv):
                                                 shuffle=False, repeat=True)
 
     with strategy.scope():
-        backbone = lk.LLAMABackbone.from_preset(
-            FLAGS.preset, vocabulary_size=tokenizer.vocabulary_size(),
-            rope_pretraining_sequence_length=FLAGS.sequence_length)
+        backbone = common.backbone_from_flags(tokenizer.vocabulary_size())
         model = lk.LLAMACausalLM(backbone)  # trains on packed token ids
-        total_steps = FLAGS.epochs * FLAGS.steps_per_epoch
-        schedule = common.warmup_cosine(FLAGS.learning_rate, total_steps, min(FLAGS.warmup_steps, total_steps // 2))
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0)
-        model.compile(optimizer=lk.models.clip_after_all_reduce(optimizer),
-                      jit_compile=FLAGS.jit_compile and distribution.supports_jit(strategy))
+        common.compile_for_training(model, strategy, FLAGS.epochs * FLAGS.steps_per_epoch)
         # The same backbone behind a string-in, string-out model for samples and export.
         generator = lk.LLAMACausalLM(backbone, lk.LLAMACausalLMPreprocessor(tokenizer, FLAGS.sequence_length))
         generator.compile(sampler="greedy")
@@ -89,25 +73,17 @@ def main(argv):
         prompt_tokens = len(tokenizer(FLAGS.sample_prompt)) + 1
         return generator.generate([FLAGS.sample_prompt], max_length=prompt_tokens + FLAGS.max_new_tokens)[0]
 
-    hparams = {name: FLAGS[name].value for name in (
-        "preset", "data", "sequence_length", "batch_size", "epochs", "steps_per_epoch", "learning_rate", "seed",
-        "strategy", "mixed_precision")}
-    summaries = common.TrainingSummaries(os.path.join(FLAGS.model_dir, "logs"),
-                                         FLAGS.batch_size * FLAGS.sequence_length, hparams, sample)
-    history = resume.fit_resumable(
-        model, lambda step: train.skip(step), epochs=FLAGS.epochs, steps_per_epoch=FLAGS.steps_per_epoch,
-        backup=resume.ResumableBackup(worker_dir, FLAGS.save_every_steps),
-        callbacks=common.training_callbacks(FLAGS.model_dir, summaries, chief),
-        validation_data=validation, validation_steps=FLAGS.validation_steps)
+    hparams = common.flag_values("preset", "num_layers", "hidden_dim", "data", "sequence_length", "batch_size",
+                                 "epochs", "steps_per_epoch", "learning_rate", "seed", "strategy", "mixed_precision")
+    history = common.fit(model, lambda step: train.skip(step), FLAGS.steps_per_epoch, worker_dir, chief, hparams,
+                         FLAGS.batch_size * FLAGS.sequence_length, sample,
+                         validation_data=validation, validation_steps=FLAGS.validation_steps)
 
     print("validation loss by epoch:", " ".join(f"{v:.3f}" for v in history.get("val_loss", [])))
-    if not chief:
-        return
-    export_dir = common.next_version_dir(FLAGS.export_dir)
-    lk.serving.export_for_serving(generator, export_dir, max_new_tokens=FLAGS.max_new_tokens)
-    print(f"SavedModel for TF Serving: {export_dir}")
-    print(f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.model_dir, 'logs')}")
-    print("Sample:\n" + sample())
+    if chief:
+        common.finish(generator, {"validation_loss": history.get("val_loss", []), **hparams},
+                      max_new_tokens=FLAGS.max_new_tokens)
+        print("Sample:\n" + sample())
 
 
 if __name__ == "__main__":

@@ -10,3 +10,7 @@ from llama_keras.data.packing import split_documents
 from llama_keras.data.packing import tokenize_documents
 from llama_keras.data.sentiment import vader_polarity
 from llama_keras.data.sentiment import vader_ratings
+from llama_keras.data.translation import bible_verse_pairs
+from llama_keras.data.translation import gettext_pairs
+from llama_keras.data.questions import QAExample
+from llama_keras.data.questions import constant_questions

@@ -8,3 +8,7 @@ from llama_keras.models.distribution_fix import clip_after_all_reduce
 from llama_keras.models.segment_preprocessor import LLAMASegmentPreprocessor
 from llama_keras.models.text_classifier import LLAMATextClassifier
 from llama_keras.models.text_classifier_preprocessor import LLAMATextClassifierPreprocessor
+from llama_keras.models.seq2seq_lm import LLAMASeq2SeqLM
+from llama_keras.models.seq2seq_lm_preprocessor import LLAMASeq2SeqLMPreprocessor
+from llama_keras.models.question_answerer import LLAMAQuestionAnswerer
+from llama_keras.models.question_answerer_preprocessor import LLAMAQuestionAnswererPreprocessor

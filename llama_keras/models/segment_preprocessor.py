@@ -41,25 +41,44 @@ class LLAMASegmentPreprocessor(keras_hub.models.Preprocessor):
         self.tokenizer = tokenizer
         self.sequence_length = sequence_length
         self.keep_end_of_first_segment = keep_end_of_first_segment
-        self._eager_pack = None
+        self._graph_functions = {}  # eager calls run these traced TF functions
 
-    def pack(self, segments):
-        """`segments`: a tuple of string tensors `[B]` -> the dict above.
+    def pack(self, segments, length=None):
+        """`segments`: a tuple of string tensors `[B]` -> the dict above, padded or
+        cut to `length` tokens (default: `self.sequence_length`).
 
         Always runs TF ops (traced once per input signature when called eagerly),
         so the same code serves `predict`, `tf.data` and the SavedModel export.
         """
-        if tf.inside_function():
-            return self._pack(segments)
-        if self._eager_pack is None:
-            self._eager_pack = tf.function(self._pack, reduce_retracing=True)
-        return self._eager_pack(tuple(tf.convert_to_tensor(s, tf.string) for s in segments))
+        segments = tuple(tf.convert_to_tensor(s, tf.string) for s in segments)
+        return self._in_graph(self._pack, segments, self.sequence_length if length is None else length)
 
-    def _pack(self, segments):
-        ids = [tf.cast(self.tokenizer(s), tf.int32) for s in segments]
+    def detokenize(self, token_ids, keep_mask):
+        """`token_ids [B, L]` where `keep_mask [B, L]` and not special -> strings `[B]`."""
+        return self._in_graph(self._detokenize, tf.convert_to_tensor(token_ids), tf.convert_to_tensor(keep_mask))
+
+    def _in_graph(self, function, *args):
+        if tf.inside_function():
+            return function(*args)
+        if function.__name__ not in self._graph_functions:
+            self._graph_functions[function.__name__] = tf.function(function, reduce_retracing=True)
+        return self._graph_functions[function.__name__](*args)
+
+    def _detokenize(self, token_ids, keep_mask):
+        keep = tf.cast(keep_mask, tf.bool)
+        for special in self.tokenizer.special_token_ids:
+            keep &= tf.cast(token_ids, tf.int32) != special
+        return self.tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, keep))
+
+    def _pack(self, segments, length):
+        return self._pack_ids([tf.cast(self.tokenizer(s), tf.int32) for s in segments], length)
+
+    def _pack_ids(self, ids, length):
+        """Token ids of each segment (ragged `[B, None]` int32) -> the packed dict."""
+        ids = list(ids)
         num_special = len(ids) + 1  # <s>, then </s> after each segment
-        if self.sequence_length is not None:
-            room = self.sequence_length - num_special
+        if length is not None:
+            room = length - num_special
             if self.keep_end_of_first_segment:
                 others = sum((s.row_lengths() for s in ids[1:]), tf.zeros_like(ids[0].row_lengths()))
                 first_lengths = ids[0].row_lengths()
@@ -75,7 +94,7 @@ class LLAMASegmentPreprocessor(keras_hub.models.Preprocessor):
             pieces.append(with_end)
             segment_ids.append(tf.ones_like(with_end) * index)
         token_ids = tf.concat(pieces, axis=1)
-        shape = [None, self.sequence_length]
+        shape = [None, length]
         return {
             "token_ids": token_ids.to_tensor(self.tokenizer.pad_token_id, shape=shape),
             "padding_mask": tf.ones_like(token_ids).to_tensor(0, shape=shape),

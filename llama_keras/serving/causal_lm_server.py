@@ -1,4 +1,4 @@
-"""CausalLMServer: greedy generation in the graph, string in, string out.
+"""Generation servers: greedy decoding in the graph, string in, string out.
 
 A `tf.while_loop` over `LLAMACausalLM.call_with_cache`, tokenization through TF
 Text; nothing needs XLA or Python at serving time.
@@ -12,9 +12,10 @@ from llama_keras.serving.task_server import TaskServer
 _MAX_REFED_TOKENS = 32
 
 
-class CausalLMServer(TaskServer):
-    """`serving_default(prompts: string[None], max_new_tokens: int32 scalar) ->
-    generated: string[None]` and `generate_default(prompts)`."""
+class GreedyGenerationServer(TaskServer):
+    """Greedy cached generation in the graph, shared by the causal LM, translation
+    and chat servers. `max_prompt_tokens` and `max_new_tokens_limit` bound each
+    request's work; `max_new_tokens` is the default signature's budget."""
 
     def __init__(self, causal_lm, max_new_tokens=64, max_prompt_tokens=32768, max_new_tokens_limit=4096):
         for name, value, low in (("max_new_tokens", max_new_tokens, 0),
@@ -27,25 +28,16 @@ class CausalLMServer(TaskServer):
         self.max_prompt_tokens = max_prompt_tokens
         self.max_new_tokens_limit = max_new_tokens_limit
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
-    def generate(self, prompts, max_new_tokens):
-        """Greedy continuation of each prompt, `<s>` prepended, up to `max_new_tokens`
-        tokens or `</s>` -> the prompt and continuation as text (as `generate()`).
-
-        Every request gets an answer: invalid UTF-8 is replaced, prompts keep their
-        last `max_prompt_tokens` tokens, `max_new_tokens` is clipped to
-        `[0, max_new_tokens_limit]`, and an empty batch returns an empty batch.
-        """
+    def _continue(self, prompt_ids, max_new_tokens, keep_prompt):
+        """Ragged prompt ids `[B, None]` -> text `[B]`: each prompt (if `keep_prompt`)
+        and its greedy continuation, up to `max_new_tokens` tokens or `</s>`."""
         tokenizer = self.tokenizer
-        pieces = tokenizer(prompts)[:, -self.max_prompt_tokens:]
-        start = tf.fill([tf.shape(prompts)[0], 1], tf.cast(tokenizer.start_token_id, pieces.dtype))
-        prompt_ids = tf.concat([start, pieces], axis=1)
+        if prompt_ids.nrows() == 0:
+            return tf.zeros([0], tf.string)
         lengths = tf.cast(prompt_ids.row_lengths(), tf.int32)
-        if tf.size(prompts) == 0:
-            return {"generated": tf.zeros([0], tf.string)}
         max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens_limit)
         total = tf.reduce_max(lengths) + max_new_tokens
-        shape = tf.stack([tf.shape(prompts)[0], total])
+        shape = tf.stack([tf.cast(prompt_ids.nrows(), tf.int32), total])
         token_ids = tf.cast(prompt_ids.to_tensor(default_value=tokenizer.pad_token_id, shape=shape), tf.int32)
         in_prompt = tf.sequence_mask(lengths, total)
         shortest = tf.reduce_min(lengths)
@@ -53,14 +45,15 @@ class CausalLMServer(TaskServer):
             tf.reduce_max(lengths) - shortest <= _MAX_REFED_TOKENS,
             lambda: self._greedy(token_ids, in_prompt, shortest, total),
             lambda: self._greedy_rows(token_ids, lengths, max_new_tokens))
-        # Keep each row's prompt, then its continuation up to and including `</s>`.
+        # Keep each row's prompt (or not), then its continuation up to and including `</s>`.
         generated = tf.logical_not(in_prompt)
         is_end = tf.cast((token_ids == tokenizer.end_token_id) & generated, tf.int32)
         kept = tf.sequence_mask(lengths + max_new_tokens, total) & (tf.cumsum(is_end, axis=1, exclusive=True) == 0)
+        if not keep_prompt:
+            kept = kept & generated
         for special in tokenizer.special_token_ids:  # stripped, as `generate()` does
             kept = kept & (token_ids != special)
-        text = tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, kept))
-        return {"generated": text}
+        return tokenizer.detokenize(tf.ragged.boolean_mask(token_ids, kept))
 
     def _greedy_rows(self, token_ids, lengths, max_new_tokens):
         """Generates each row of `token_ids [B, L]` on its own: its prompt in one
@@ -92,6 +85,49 @@ class CausalLMServer(TaskServer):
 
         _, token_ids, _ = tf.while_loop(lambda index, *_: index < total, step, (first, token_ids, cache))
         return token_ids
+
+
+class TranslationServer(GreedyGenerationServer):
+    """`serving_default(source: string[None]) -> translation: string[None]` (`max_new_tokens`
+    tokens at most) and `translate(source, max_new_tokens: int32 scalar)`, for
+    `LLAMASeq2SeqLM`: the prompt is `<s> source </s>`, as in training. Sources keep
+    their first `max_prompt_tokens` tokens."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    def translate(self, source, max_new_tokens):
+        tokenizer = self.tokenizer
+        pieces = tokenizer(source)[:, : self.max_prompt_tokens]
+        batch = [tf.shape(source)[0], 1]
+        start = tf.fill(batch, tf.cast(tokenizer.start_token_id, pieces.dtype))
+        end = tf.fill(batch, tf.cast(tokenizer.end_token_id, pieces.dtype))
+        prompt_ids = tf.concat([start, pieces, end], axis=1)
+        return {"translation": self._continue(prompt_ids, max_new_tokens, keep_prompt=False)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def translate_default(self, source):
+        return self.translate(source, tf.constant(self.default_max_new_tokens, tf.int32))
+
+    def signatures(self):
+        return {"serving_default": self.translate_default, "translate": self.translate}
+
+
+class CausalLMServer(GreedyGenerationServer):
+    """`serving_default(prompts: string[None], max_new_tokens: int32 scalar) ->
+    generated: string[None]` and `generate_default(prompts)`."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    def generate(self, prompts, max_new_tokens):
+        """Greedy continuation of each prompt, `<s>` prepended, up to `max_new_tokens`
+        tokens or `</s>` -> the prompt and continuation as text (as `generate()`).
+
+        Every request gets an answer: invalid UTF-8 is replaced, prompts keep their
+        last `max_prompt_tokens` tokens, `max_new_tokens` is clipped to
+        `[0, max_new_tokens_limit]`, and an empty batch returns an empty batch.
+        """
+        tokenizer = self.tokenizer
+        pieces = tokenizer(prompts)[:, -self.max_prompt_tokens:]
+        start = tf.fill([tf.shape(prompts)[0], 1], tf.cast(tokenizer.start_token_id, pieces.dtype))
+        return {"generated": self._continue(tf.concat([start, pieces], axis=1), max_new_tokens, keep_prompt=True)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def generate_default(self, prompts):

@@ -5,8 +5,10 @@ import os
 import tensorflow as tf
 
 from llama_keras.serving.causal_lm_server import CausalLMServer
+from llama_keras.serving.causal_lm_server import TranslationServer
 from llama_keras.serving.classifier_server import ClassifierServer
 from llama_keras.serving.op_check import check_servable_ops
+from llama_keras.serving.question_answerer_server import QuestionAnswererServer
 
 
 def export_for_serving(task, export_dir, **options):
@@ -18,13 +20,23 @@ def export_for_serving(task, export_dir, **options):
       -> generated: string[None]`, `generate_default(prompts)`. Options:
       `max_new_tokens=64` (the default signature's), `max_prompt_tokens=32768`
       (longer prompts keep their last tokens), `max_new_tokens_limit=4096`.
+    - `LLAMASeq2SeqLM`: `serving_default(source: string[None]) -> translation: string[None]`,
+      `translate(source, max_new_tokens: int32)`. Options as for the causal LM
+      (`max_prompt_tokens` bounds the source, which keeps its first tokens).
     - `LLAMATextClassifier`: `serving_default(text: string[None]) -> label: string[None],
       probabilities: float32[None, C]`. Options: `class_names`, `max_input_tokens=32768`.
+    - `LLAMAQuestionAnswerer`: `serving_default(context: string[None], question: string[None])
+      -> answer: string[None], start, end: int32[None] (character offsets), score: float32[None]`.
+      Option: `max_context_chars=131072`.
     """
     from llama_keras.models.causal_lm import LLAMACausalLM
+    from llama_keras.models.question_answerer import LLAMAQuestionAnswerer
+    from llama_keras.models.seq2seq_lm import LLAMASeq2SeqLM
     from llama_keras.models.text_classifier import LLAMATextClassifier
 
-    servers = [(LLAMATextClassifier, ClassifierServer), (LLAMACausalLM, CausalLMServer)]
+    servers = [(LLAMATextClassifier, ClassifierServer), (LLAMAQuestionAnswerer, QuestionAnswererServer),
+               (LLAMASeq2SeqLM, TranslationServer),
+               (LLAMACausalLM, CausalLMServer)]  # subclasses before their base
     for task_type, make_server in servers:
         if isinstance(task, task_type):
             server = make_server(task, **options)

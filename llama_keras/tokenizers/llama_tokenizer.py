@@ -31,11 +31,25 @@ class LLAMATokenizer(keras_hub.tokenizers.SentencePieceTokenizer):
             raise TypeError(f"LLAMATokenizer takes text (str, bytes, lists or string tensors of them), "
                             f"got {type(inputs).__name__}.")
         if self._use_tf_workflow() or isinstance(inputs, tf.Tensor):
-            inputs = tf.strings.unicode_transcode(
-                tf.convert_to_tensor(inputs, tf.string), "UTF-8", "UTF-8", errors="replace")
+            inputs = self.repair(inputs)
         else:
             inputs = _valid_text(inputs)
         return super().tokenize(inputs)
+
+    def tokenize_with_offsets(self, inputs):
+        """TF graph only: strings `[B]` -> `(ids, starts, ends)`, ragged `[B, None]`: each
+        token's byte span in the text (after invalid UTF-8 became U+FFFD, as `repair`
+        returns it)."""
+        self._check_vocabulary()
+        self._maybe_initialized_tf()
+        ids, starts, ends = self._sentence_piece.tokenize_with_offsets(self.repair(inputs))
+        return tf.cast(ids, tf.int32), starts, ends
+
+    @staticmethod
+    def repair(inputs):
+        """String tensor -> the same with invalid UTF-8 replaced by U+FFFD."""
+        return tf.strings.unicode_transcode(tf.convert_to_tensor(inputs, tf.string), "UTF-8", "UTF-8",
+                                            errors="replace")
 
 
 def _valid_text(inputs):

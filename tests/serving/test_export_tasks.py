@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 import llama_keras as lk
+from tests.models.test_question_answerer import key_questions
+from tests.models.test_question_answerer import tiny_question_answerer
+from tests.models.test_seq2seq_lm import tiny_translator
 from tests.models.test_text_classifier import tiny_classifier
 
 SERVE = """
@@ -46,6 +49,31 @@ def test_classifier_export(tmp_path):
     assert serve_in_fresh_process(export_dir, {"text": []}) == {"label": [], "probabilities": []}
     with pytest.raises(ValueError, match="class names"):
         lk.serving.export_for_serving(classifier, str(tmp_path / "2"), class_names=["only one"])
+
+
+def test_translation_export(tmp_path):
+    translator = tiny_translator(max_coarse_chunks=2)
+    translator.compile(sampler="greedy")
+    sources = ["The sky is blue.", "", "def add(a, b):" * 3]
+    export_dir = lk.serving.export_for_serving(translator, str(tmp_path / "1"), max_new_tokens=12)
+    served = serve_in_fresh_process(export_dir, {"source": sources})
+    tokenizer = translator.preprocessor.tokenizer
+    expected = [translator.generate([s], max_length=len(tokenizer(s)) + 2 + 12)[0] for s in sources]
+    assert served == {"translation": expected}
+
+
+def test_question_answerer_export(tmp_path):
+    qa = tiny_question_answerer()
+    x, _ = key_questions(3, seed=0)
+    x["context"][1] = "Ünïcödé 🙂 " + x["context"][1]
+    export_dir = lk.serving.export_for_serving(qa, str(tmp_path / "1"))
+    served = serve_in_fresh_process(export_dir, x)
+    expected = qa.answer(x)
+    assert served["answer"] == expected["answer"]
+    assert (served["start"], served["end"]) == (expected["start"], expected["end"])
+    np.testing.assert_allclose(served["score"], expected["score"], rtol=1e-5)
+    empty = serve_in_fresh_process(export_dir, {"context": [""], "question": ["Why?"]})
+    assert empty["answer"] == [""] and empty["start"] == [0]  # defined output, where answer() raises
 
 
 def keras_softmax(logits):

@@ -1,0 +1,4 @@
+"""Evaluation: extractive-QA scores (and, with the long-context issue, passkey and loss by position)."""
+
+from llama_keras.evaluation.span_metrics import exact_match
+from llama_keras.evaluation.span_metrics import f1_score
