@@ -13,6 +13,7 @@ from llama_keras import models  # noqa: E402
 from llama_keras import serving  # noqa: E402
 from llama_keras import tokenizers  # noqa: E402
 from llama_keras.models import LLAMABackbone  # noqa: E402
+from llama_keras.models import LLAMAChatLM  # noqa: E402
 from llama_keras.models import LLAMACausalLM  # noqa: E402
 from llama_keras.models import LLAMACausalLMPreprocessor  # noqa: E402
 from llama_keras.models import LLAMAModel  # noqa: E402

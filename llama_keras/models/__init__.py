@@ -12,3 +12,6 @@ from llama_keras.models.seq2seq_lm import LLAMASeq2SeqLM
 from llama_keras.models.seq2seq_lm_preprocessor import LLAMASeq2SeqLMPreprocessor
 from llama_keras.models.question_answerer import LLAMAQuestionAnswerer
 from llama_keras.models.question_answerer_preprocessor import LLAMAQuestionAnswererPreprocessor
+from llama_keras.models.chat_lm import LLAMAChatLM
+from llama_keras.models.chat_lm import chat_examples
+from llama_keras.models.chat_lm import format_history

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from llama_keras.serving.causal_lm_server import CausalLMServer
 from llama_keras.serving.causal_lm_server import TranslationServer
+from llama_keras.serving.chat_server import ChatServer
 from llama_keras.serving.classifier_server import ClassifierServer
 from llama_keras.serving.op_check import check_servable_ops
 from llama_keras.serving.question_answerer_server import QuestionAnswererServer
@@ -23,6 +24,9 @@ def export_for_serving(task, export_dir, **options):
     - `LLAMASeq2SeqLM`: `serving_default(source: string[None]) -> translation: string[None]`,
       `translate(source, max_new_tokens: int32)`. Options as for the causal LM
       (`max_prompt_tokens` bounds the source, which keeps its first tokens).
+    - `LLAMAChatLM`: `serving_default(messages: string[None]) -> reply, error: string[None]`,
+      `chat(messages, max_new_tokens: int32)`; each message list is a JSON string
+      (`chat_server.py` says which JSON). Options as for the causal LM.
     - `LLAMATextClassifier`: `serving_default(text: string[None]) -> label: string[None],
       probabilities: float32[None, C]`. Options: `class_names`, `max_input_tokens=32768`.
     - `LLAMAQuestionAnswerer`: `serving_default(context: string[None], question: string[None])
@@ -30,12 +34,13 @@ def export_for_serving(task, export_dir, **options):
       Option: `max_context_chars=131072`.
     """
     from llama_keras.models.causal_lm import LLAMACausalLM
+    from llama_keras.models.chat_lm import LLAMAChatLM
     from llama_keras.models.question_answerer import LLAMAQuestionAnswerer
     from llama_keras.models.seq2seq_lm import LLAMASeq2SeqLM
     from llama_keras.models.text_classifier import LLAMATextClassifier
 
     servers = [(LLAMATextClassifier, ClassifierServer), (LLAMAQuestionAnswerer, QuestionAnswererServer),
-               (LLAMASeq2SeqLM, TranslationServer),
+               (LLAMAChatLM, ChatServer), (LLAMASeq2SeqLM, TranslationServer),
                (LLAMACausalLM, CausalLMServer)]  # subclasses before their base
     for task_type, make_server in servers:
         if isinstance(task, task_type):

@@ -85,3 +85,12 @@ def test_constant_questions_are_spans_of_real_sources():
         assert isinstance(ast.literal_eval(example.answer), (int, float, str, bytes, bool, type(None)))
     with pytest.raises(ValueError, match="Only"):
         lk.data.constant_questions(documents[:2], 3000, 500)
+
+
+def test_chatterbot_conversations_alternate_user_and_assistant():
+    conversations = fetched(lk.data.chatterbot_conversations)
+    assert len(conversations) > 1000
+    assert conversations[0][0] == {"role": "user", "content": "What is AI?"}
+    for conversation in conversations:
+        assert [m["role"] for m in conversation] == ["user", "assistant"] * (len(conversation) // 2) + (
+            ["user"] if len(conversation) % 2 else [])

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import llama_keras as lk
+from tests.models.test_chat_lm import CONVERSATIONS
+from tests.models.test_chat_lm import tiny_chat_lm
 from tests.models.test_question_answerer import key_questions
 from tests.models.test_question_answerer import tiny_question_answerer
 from tests.models.test_seq2seq_lm import tiny_translator
@@ -74,6 +76,33 @@ def test_question_answerer_export(tmp_path):
     np.testing.assert_allclose(served["score"], expected["score"], rtol=1e-5)
     empty = serve_in_fresh_process(export_dir, {"context": [""], "question": ["Why?"]})
     assert empty["answer"] == [""] and empty["start"] == [0]  # defined output, where answer() raises
+
+
+def test_chat_export(tmp_path):
+    chat_lm = tiny_chat_lm()
+    chat_lm.compile(sampler="greedy")
+    conversations = [CONVERSATIONS[0][:3], CONVERSATIONS[2][:2]]
+    export_dir = lk.serving.export_for_serving(chat_lm, str(tmp_path / "1"), max_new_tokens=10)
+    requests = [json.dumps(m, ensure_ascii=False) for m in conversations] + ["{not json", "[]"]
+    served = serve_in_fresh_process(export_dir, {"messages": requests})
+    assert served["reply"][:2] == [chat_lm.chat(m, max_new_tokens=10) for m in conversations]
+    assert served["reply"][2:] == ["", ""] and served["error"][0] == "" and "JSON array" in served["error"][2]
+
+
+@pytest.mark.parametrize("messages", [
+    CONVERSATIONS[0][:3],
+    [{"role": "user", "content": 'Quotes "x", backslash \\ then n: \\n, tab\t, slash /, newline\nend 🙂'}],
+    [{"content": "Key order swapped", "role": "user"}],
+])
+def test_json_messages_are_read_as_python_json_reads_them(messages):
+    import tensorflow as tf
+
+    from llama_keras.serving.chat_server import history_from_json
+
+    request = json.dumps(messages, ensure_ascii=False, indent=1 if len(messages) > 1 else None)
+    history, valid = history_from_json(tf.constant([request]))
+    assert bool(valid[0])
+    assert history[0].numpy().decode("utf-8") == lk.models.format_history(json.loads(request))
 
 
 def keras_softmax(logits):
