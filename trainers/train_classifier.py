@@ -3,8 +3,8 @@
     python trainers/train_classifier.py                       # movie snippets, from scratch
     python trainers/train_classifier.py --pretrain_steps=300  # first a causal LM on unlabeled text
 
-Data: the VADER study's human-rated snippets (`lk.data.vader_polarity`), a fixed
-10% of them held out (`--split_seed`). Prints held-out accuracy, writes it to
+Data: the VADER study's human-rated snippets (`lk.data.vader_polarity`) or, with
+`--data=spam`, SpamAssassin's emails; a fixed 10% held out (`--split_seed`). Prints held-out accuracy, writes it to
 `--model_dir/results.json`, and a SavedModel (`text -> label, probabilities`).
 """
 
@@ -26,7 +26,13 @@ from trainers import resume  # noqa: E402
 FLAGS = flags.FLAGS
 common.define_flags(name="llama_sentiment", preset="llama_keras_small", vocab_size=4000, sequence_length=96,
                     batch_size=32, epochs=2, learning_rate=5e-4, warmup_steps=30, num_layers=2, hidden_dim=192)
-flags.DEFINE_enum("data", "movies", sorted(lk.data.sentiment.SOURCES), "VADER snippets to classify.")
+DATASETS = {  # name: (texts and labels, class names)
+    **{source: (lambda source=source: lk.data.vader_polarity(source), lk.data.sentiment.CLASS_NAMES)
+       for source in lk.data.sentiment.SOURCES},
+    "spam": (lk.data.spam_assassin, lk.data.spam.CLASS_NAMES),
+}
+flags.DEFINE_enum("data", "movies", sorted(DATASETS), "VADER snippets (movies, tweets, amazon, nyt) or "
+                  "SpamAssassin emails (spam: long documents; try --sequence_length=1024).")
 flags.DEFINE_float("held_out_fraction", 0.1, "Fraction held out for the reported accuracy.",
                    lower_bound=0.01, upper_bound=0.5)
 flags.DEFINE_integer("split_seed", 0, "Seed of the held-out split (fixed across runs to compare them).")
@@ -53,13 +59,14 @@ def pretrain(backbone, texts, tokenizer, strategy):
 def main(argv):
     del argv
     strategy, chief, worker_dir = common.start_run()
-    texts, labels = lk.data.vader_polarity(FLAGS.data)
+    load, class_names = DATASETS[FLAGS.data]
+    texts, labels = load()
     examples = list(zip(texts, labels))[: FLAGS.max_examples]
     train, held_out = lk.data.split_documents(examples, FLAGS.held_out_fraction, FLAGS.split_seed)
     unlabeled = [text for text, _ in train]
     if FLAGS.pretrain_steps:
         unlabeled += [text for source in lk.data.sentiment.SOURCES if source != FLAGS.data
-                      for text, _ in lk.data.vader_ratings(source)]
+                      for text, _ in lk.data.vader_ratings(source)] if FLAGS.data != "spam" else []
     tokenizer = common.load_tokenizer(FLAGS.tokenizer, unlabeled, FLAGS.vocab_size,
                                       FLAGS.model_dir if chief else worker_dir)
 
@@ -75,10 +82,10 @@ def main(argv):
         if FLAGS.pretrain_steps and not os.path.exists(os.path.join(worker_dir, resume.STATE_FILE)):
             pretrain(backbone, unlabeled, tokenizer, strategy)
         classifier = lk.LLAMATextClassifier(
-            backbone, num_classes=2, pooling=FLAGS.pooling, dropout=FLAGS.dropout,
+            backbone, num_classes=len(class_names), pooling=FLAGS.pooling, dropout=FLAGS.dropout,
             preprocessor=lk.LLAMATextClassifierPreprocessor(tokenizer, FLAGS.sequence_length))
         common.compile_for_training(classifier, strategy, FLAGS.epochs * steps_per_epoch)
-    print(f"{len(train)} training / {len(held_out)} held-out snippets; {backbone.count_params():,} backbone "
+    print(f"{len(train)} training / {len(held_out)} held-out texts; {backbone.count_params():,} backbone "
           f"parameters; LM pretraining steps: {FLAGS.pretrain_steps}")
 
     hparams = common.flag_values("preset", "num_layers", "hidden_dim", "data", "sequence_length", "batch_size",
@@ -87,10 +94,10 @@ def main(argv):
     common.fit(classifier, lambda step: train_data.skip(step), steps_per_epoch, worker_dir, chief, hparams,
                FLAGS.batch_size * FLAGS.sequence_length, validation_data=dataset(held_out, False), verbose=2)
     _, accuracy = classifier.evaluate(dataset(held_out, training=False), verbose=0)
-    print(f"held-out accuracy: {accuracy:.4f} ({len(held_out)} snippets)")
+    print(f"held-out accuracy: {accuracy:.4f} ({len(held_out)} texts)")
     if chief:
         common.finish(classifier, {"held_out_accuracy": accuracy, "held_out_examples": len(held_out), **hparams},
-                      class_names=lk.data.sentiment.CLASS_NAMES)
+                      class_names=class_names)
 
 
 if __name__ == "__main__":

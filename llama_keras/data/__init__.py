@@ -15,3 +15,4 @@ from llama_keras.data.translation import gettext_pairs
 from llama_keras.data.questions import QAExample
 from llama_keras.data.questions import constant_questions
 from llama_keras.data.dialogue import chatterbot_conversations
+from llama_keras.data.spam import spam_assassin

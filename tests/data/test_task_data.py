@@ -94,3 +94,10 @@ def test_chatterbot_conversations_alternate_user_and_assistant():
     for conversation in conversations:
         assert [m["role"] for m in conversation] == ["user", "assistant"] * (len(conversation) // 2) + (
             ["user"] if len(conversation) % 2 else [])
+
+
+def test_spam_assassin_emails():
+    texts, labels = fetched(lk.data.spam_assassin)
+    assert len(texts) == 6046 and sum(labels) == 1896  # spam-1 (500) + spam-2 (1396)
+    assert texts[0].startswith("From ") and "Subject:" in texts[0]
+    assert sum(len(t) for t in texts) / len(texts) > 2000  # long documents
