@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import llama_keras as lk  # noqa: E402
+from llama_keras.data.listops import CLASS_NAMES as LISTOPS_CLASSES  # noqa: E402
 from trainers import common  # noqa: E402
 from trainers import resume  # noqa: E402
 
@@ -30,9 +31,12 @@ DATASETS = {  # name: (texts and labels, class names)
     **{source: (lambda source=source: lk.data.vader_polarity(source), lk.data.sentiment.CLASS_NAMES)
        for source in lk.data.sentiment.SOURCES},
     "spam": (lk.data.spam_assassin, lk.data.spam.CLASS_NAMES),
+    "listops": (lambda: lk.data.listops(FLAGS.listops_examples, seed=FLAGS.seed), LISTOPS_CLASSES),
 }
-flags.DEFINE_enum("data", "movies", sorted(DATASETS), "VADER snippets (movies, tweets, amazon, nyt) or "
-                  "SpamAssassin emails (spam: long documents; try --sequence_length=1024).")
+flags.DEFINE_enum("data", "movies", sorted(DATASETS), "VADER snippets (movies, tweets, amazon, nyt), "
+                  "SpamAssassin emails (spam: long documents; try --sequence_length=1024) or LRA ListOps "
+                  "(listops: 500-2000 tokens, 10 classes; --sequence_length=2048).")
+flags.DEFINE_integer("listops_examples", 2000, "ListOps expressions generated (--data=listops).", lower_bound=20)
 flags.DEFINE_float("held_out_fraction", 0.1, "Fraction held out for the reported accuracy.",
                    lower_bound=0.01, upper_bound=0.5)
 flags.DEFINE_integer("split_seed", 0, "Seed of the held-out split (fixed across runs to compare them).")

@@ -16,3 +16,4 @@ from llama_keras.data.questions import QAExample
 from llama_keras.data.questions import constant_questions
 from llama_keras.data.dialogue import chatterbot_conversations
 from llama_keras.data.spam import spam_assassin
+from llama_keras.data.listops import listops
