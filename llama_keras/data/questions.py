@@ -1,9 +1,11 @@
 """Synthetic extractive QA over real long documents (there is no real extractive QA set offline).
 
 SYNTHETIC: every question is generated from a template. The documents are real:
-the Python standard library's sources. "What is the value of NAME?" asks for the
+the Python standard library's sources. "What is the value of\nNAME =" asks for the
 literal assigned to a module-level constant (`NAME = 1024`, `NAME = "utf-8"`); the
-answer is that literal's exact span. Contexts are cut from the document (and,
+answer is that literal's exact span. The name starts a line in the question as in
+the source, so SentencePiece cuts it into the same pieces in both (after a space it
+would get other pieces, and the question would share no token with its answer's line). Contexts are cut from the document (and,
 for long contexts, the documents after it) around the answer, so one question is
 asked at any context length, and the assignment is the only one to `NAME` in it.
 """
@@ -63,7 +65,7 @@ def constant_questions(documents, context_chars, num_questions=None, seed=0):
         context = text[first : first + context_chars]
         if len(context) < context_chars or len(re.findall(rf"^{re.escape(name)} = ", context, re.M)) != 1:
             continue  # too little text left, or the name is cut off or assigned twice
-        examples.append(QAExample(f"What is the value of {name}?", context, literal, int(start - first)))
+        examples.append(QAExample(f"What is the value of\n{name} =", context, literal, int(start - first)))
     if num_questions is not None and len(examples) < num_questions:
         raise ValueError(f"Only {len(examples)} of {num_questions} questions with {context_chars}-character "
                          f"contexts from {len(documents)} documents.")

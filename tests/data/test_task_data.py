@@ -80,7 +80,7 @@ def test_constant_questions_are_spans_of_real_sources():
     for example in examples:
         assert len(example.context) == 3000
         assert example.context[example.start : example.start + len(example.answer)] == example.answer
-        name = example.question[len("What is the value of "):-1]
+        name = example.question[len("What is the value of\n"):-len(" =")]
         assert example.context.count(f"\n{name} = ") + example.context.startswith(f"{name} = ") == 1
         assert isinstance(ast.literal_eval(example.answer), (int, float, str, bytes, bool, type(None)))
     with pytest.raises(ValueError, match="Only"):
