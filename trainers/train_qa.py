@@ -2,7 +2,7 @@
 
     python trainers/train_qa.py     # ~15 min on 2 CPU cores
 
-SYNTHETIC questions ("What is the value of NAME?", `lk.data.constant_questions`) over
+SYNTHETIC questions ("What is the value of\\nNAME =", `lk.data.constant_questions`) over
 the Python standard library's sources; held-out files are never trained on. Trains
 on contexts of about `--sequence_length` tokens, then answers questions whose
 contexts are `--eval_tokens` long (read whole) and prints exact match and F1 per
