@@ -41,9 +41,10 @@ def _fetch_once(command, client, pattern, name, cache_dir, alternative=None, unp
     done = os.path.join(target, ".complete")
     if os.path.exists(done):
         return target
-    shown = " ".join(command[2:] if command[0] == sys.executable else command)
+    shown = " ".join(part for part in (command[2:] if command[0] == sys.executable else command)
+                     if part not in ("--silent", "--quiet"))
     if client is not None and shutil.which(client) is None:
-        raise RuntimeError(f"Loading {name} needs `{client}`, which is not installed: install it, then run "
+        raise RuntimeError(f"Loading {name} needs {client}, which is not installed: install it, then run "
                            f"`{shown}`" + (f", {alternative}." if alternative else "."))
     shutil.rmtree(target, ignore_errors=True)  # a half-finished earlier attempt
     os.makedirs(target)
