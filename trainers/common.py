@@ -208,3 +208,16 @@ def finish(task, results, **export_options):
     print(f"SavedModel for TF Serving: {export_dir}")
     print(f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.model_dir, 'logs')}")
     return export_dir
+
+
+def loss_per_target_token(model, dataset):
+    """Cross-entropy averaged over the tokens that carry loss (weight 1), over raw-text
+    batches that `model.preprocessor` maps: Keras's own loss divides by every position,
+    padding included, so it is no per-token figure."""
+    total, tokens = 0.0, 0.0
+    for x, y, weights in dataset.map(model.preprocessor):
+        losses = keras.losses.sparse_categorical_crossentropy(y, model(x, training=False), from_logits=True)
+        weights = tf.cast(weights, losses.dtype)
+        total += float(tf.reduce_sum(losses * weights))
+        tokens += float(tf.reduce_sum(weights))
+    return total / max(tokens, 1.0)

@@ -2,8 +2,8 @@
 
     python trainers/train_chat.py    # ~10 min on 2 CPU cores
 
-Every `--held_out_every`-th conversation is held out; its loss (replies only) is
-reported and a few held-out prompts are answered with `chat()`. The SavedModel maps
+Every `--held_out_every`-th conversation is held out; its cross-entropy per reply
+token is reported and a few held-out prompts are answered with `chat()`. The SavedModel maps
 `messages` (JSON) -> `reply`.
 """
 
@@ -60,10 +60,10 @@ def main(argv):
                sample=lambda: chat_lm.chat(prompts[0], FLAGS.max_new_tokens),
                validation_data=dataset(held_out_examples, training=False), verbose=2)
 
-    loss = chat_lm.evaluate(dataset(held_out_examples, training=False), verbose=0, return_dict=True)["loss"]
+    loss = common.loss_per_target_token(chat_lm, dataset(held_out_examples, training=False))
     for messages in prompts:
         print(f"User: {messages[0]['content']}\nAssistant: {chat_lm.chat(messages, FLAGS.max_new_tokens)}\n")
-    print(f"held-out reply loss: {loss:.3f}")
+    print(f"held-out loss per reply token: {loss:.3f} (perplexity {math.exp(min(loss, 50)):.1f})")
     if chief:
         common.finish(chat_lm, {"held_out_loss": loss, "held_out_perplexity": math.exp(min(loss, 50)), **hparams},
                       max_new_tokens=FLAGS.max_new_tokens)

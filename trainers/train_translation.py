@@ -98,9 +98,11 @@ def main(argv):
     score = float(bleu.result())
     for source, reference, translation in list(zip(sources, references, translations))[:5]:
         print(f"source:      {source}\nreference:   {reference}\ntranslation: {translation}\n")
-    print(f"held-out BLEU: {100 * score:.2f} ({len(translations)} pairs)")
+    loss = common.loss_per_target_token(translator, dataset(held_out, training=False))
+    print(f"held-out BLEU: {100 * score:.2f} ({len(translations)} pairs); loss per target token: {loss:.3f}")
     if chief:
-        common.finish(translator, {"held_out_bleu": 100 * score, "bleu_examples": len(translations), **hparams},
+        common.finish(translator, {"held_out_bleu": 100 * score, "bleu_examples": len(translations),
+                                   "held_out_loss_per_target_token": loss, **hparams},
                       max_new_tokens=FLAGS.max_new_tokens)
 
 
