@@ -1,6 +1,6 @@
 """Trains LLAMAQuestionAnswerer on synthetic span QA over real long documents; scores it at 1k-32k tokens.
 
-    python trainers/train_qa.py     # ~15 min on 2 CPU cores
+    python trainers/train_qa.py     # ~10 min on 2 CPU cores
 
 SYNTHETIC questions ("What is the value of\\nNAME =", `lk.data.constant_questions`) over
 the Python standard library's sources; held-out files are never trained on. Trains
@@ -25,10 +25,10 @@ import llama_keras as lk  # noqa: E402
 from trainers import common  # noqa: E402
 
 FLAGS = flags.FLAGS
-common.define_flags(name="llama_qa", preset="llama_keras_small", vocab_size=8000, sequence_length=512,
-                    batch_size=8, epochs=4, learning_rate=1e-3, warmup_steps=50, num_layers=2, hidden_dim=192)
-flags.DEFINE_integer("steps_per_epoch", 150, "Training steps per epoch.", lower_bound=1)
-flags.DEFINE_integer("train_contexts_per_fact", 3, "Training contexts cut around each constant.", lower_bound=1)
+common.define_flags(name="llama_qa", preset="llama_keras_small", vocab_size=8000, sequence_length=256,
+                    batch_size=16, epochs=6, learning_rate=1e-3, warmup_steps=50, num_layers=2, hidden_dim=192)
+flags.DEFINE_integer("steps_per_epoch", 200, "Training steps per epoch.", lower_bound=1)
+flags.DEFINE_integer("train_contexts_per_fact", 6, "Training contexts cut around each constant.", lower_bound=1)
 flags.DEFINE_float("held_out_fraction", 0.2, "Source files held out for evaluation.", lower_bound=0.05,
                    upper_bound=0.5)
 flags.DEFINE_list("eval_tokens", ["1024", "4096", "16384", "32768"], "Context lengths (tokens) to score at.")
