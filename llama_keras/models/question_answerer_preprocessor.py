@@ -50,10 +50,13 @@ class LLAMAQuestionAnswererPreprocessor(LLAMASegmentPreprocessor):
         positions = tf.range(tf.shape(mask)[1])[None, :]
         index = positions - prefix[:, None]
         context_mask = tf.cast((index >= 0) & (index < kept[:, None]), tf.int32)
-        index = tf.clip_by_value(index, 0, tf.maximum(tf.shape(starts.to_tensor())[1] - 1, 0))
+        # Dense offsets with one spare column, so that rows without tokens still gather.
+        starts, ends = (tf.pad(offsets.to_tensor(0), [[0, 0], [0, 1]]) for offsets in (starts, ends))
+        index = tf.clip_by_value(index, 0, tf.shape(starts)[1] - 1)
+        in_context = tf.cast(context_mask, tf.int64)
         return {**packed, "context_mask": context_mask,
-                "byte_starts": _gather_or_zero(starts, index) * tf.cast(context_mask, tf.int64),
-                "byte_ends": _gather_or_zero(ends, index) * tf.cast(context_mask, tf.int64)}
+                "byte_starts": tf.gather(starts, index, batch_dims=1) * in_context,
+                "byte_ends": tf.gather(ends, index, batch_dims=1) * in_context}
 
     def _answer_positions(self, packed, context, char_spans):
         """Character `[start, end)` in the context -> (first, last) token positions `[B, 2]`, found `[B]`."""
@@ -73,12 +76,6 @@ class LLAMAQuestionAnswererPreprocessor(LLAMASegmentPreprocessor):
         kept_end = tf.reduce_max(tf.where(in_context, byte_ends, 0), axis=1)
         found = (last >= 0) & (char_spans[:, 1] > char_spans[:, 0]) & (kept_end >= tf.cast(byte_end, tf.int64))
         return tf.stack([tf.where(found, first, 0), tf.where(found, last, 0)], axis=1), found
-
-
-def _gather_or_zero(ragged, index):
-    dense = ragged.to_tensor(0)
-    dense = tf.pad(dense, [[0, 0], [0, 1]])  # a column for rows with no tokens
-    return tf.gather(dense, index, batch_dims=1)
 
 
 def _question_and_context(x):
