@@ -40,6 +40,7 @@ class LLAMAQuestionAnswerer(DistributedTrainingFix, keras_hub.models.Task):
         super().__init__(inputs=inputs, outputs=self.span_head(hidden_states, inputs["context_mask"]), **kwargs)
         self.max_answer_tokens = max_answer_tokens
         self._answer_function = None
+        self._answer_function_preprocessor = None
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto", **kwargs):
         """Defaults: AdamW(5e-5); cross-entropy of the start and of the end position; their accuracy."""
@@ -57,8 +58,10 @@ class LLAMAQuestionAnswerer(DistributedTrainingFix, keras_hub.models.Task):
         empty = [i for i, text in enumerate(context) if not text.strip()]
         if empty:
             raise ValueError(f"Empty context at rows {empty}: there is nothing to answer from.")
-        if self._answer_function is None:
+        if self._answer_function is None or self._answer_function_preprocessor != id(self.preprocessor):
+            # Traced anew when the preprocessor is swapped (e.g. for one that reads contexts whole).
             self._answer_function = tf.function(self.answer_graph, reduce_retracing=True)
+            self._answer_function_preprocessor = id(self.preprocessor)
         found = self._answer_function(tf.constant(question), tf.constant(context))
         if not np.all(np.isfinite(found["score"].numpy())):
             rows = np.flatnonzero(~np.isfinite(found["score"].numpy())).tolist()

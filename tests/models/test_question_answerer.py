@@ -79,9 +79,11 @@ def test_bad_input_gets_clear_errors():
         qa.answer({"question": ["Why?"]})
     with pytest.raises(ValueError, match="list of strings"):
         qa.answer({"question": [1], "context": ["a"]})
-    cut = tiny_question_answerer(sequence_length=8)
-    with pytest.raises(ValueError, match="No context token is left"):
-        cut.answer({"question": ["What is the pass key, please, tell me?"], "context": ["42"]})
+    x = {"question": ["What is the pass key, please, tell me?"], "context": ["42"]}
+    qa.answer(x)  # whole contexts: answered
+    qa.preprocessor = lk.LLAMAQuestionAnswererPreprocessor(qa.preprocessor.tokenizer, sequence_length=8)
+    with pytest.raises(ValueError, match="No context token is left"):  # the swapped preprocessor is used
+        qa.answer(x)
 
 
 def test_save_and_load(tmp_path):
