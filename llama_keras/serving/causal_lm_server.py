@@ -28,6 +28,18 @@ class GreedyGenerationServer(TaskServer):
         self.max_prompt_tokens = max_prompt_tokens
         self.max_new_tokens_limit = max_new_tokens_limit
 
+    def _prompt_ids(self, text, keep_last, separator):
+        """Text `[B]` -> ragged `<s> tokens` (+ `</s>` if `separator`), each row keeping its
+        first (or, if `keep_last`, last) `max_prompt_tokens` tokens."""
+        tokenizer = self.tokenizer
+        pieces = tokenizer(text)
+        pieces = pieces[:, -self.max_prompt_tokens:] if keep_last else pieces[:, : self.max_prompt_tokens]
+        column = [tf.shape(text)[0], 1]
+        parts = [tf.fill(column, tf.cast(tokenizer.start_token_id, pieces.dtype)), pieces]
+        if separator:
+            parts.append(tf.fill(column, tf.cast(tokenizer.end_token_id, pieces.dtype)))
+        return tf.concat(parts, axis=1)
+
     def _continue(self, prompt_ids, max_new_tokens, keep_prompt):
         """Ragged prompt ids `[B, None]` -> text `[B]`: each prompt (if `keep_prompt`)
         and its greedy continuation, up to `max_new_tokens` tokens or `</s>`."""
@@ -95,12 +107,7 @@ class TranslationServer(GreedyGenerationServer):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
     def translate(self, source, max_new_tokens):
-        tokenizer = self.tokenizer
-        pieces = tokenizer(source)[:, : self.max_prompt_tokens]
-        batch = [tf.shape(source)[0], 1]
-        start = tf.fill(batch, tf.cast(tokenizer.start_token_id, pieces.dtype))
-        end = tf.fill(batch, tf.cast(tokenizer.end_token_id, pieces.dtype))
-        prompt_ids = tf.concat([start, pieces, end], axis=1)
+        prompt_ids = self._prompt_ids(source, keep_last=False, separator=True)
         return {"translation": self._continue(prompt_ids, max_new_tokens, keep_prompt=False)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
@@ -124,10 +131,8 @@ class CausalLMServer(GreedyGenerationServer):
         last `max_prompt_tokens` tokens, `max_new_tokens` is clipped to
         `[0, max_new_tokens_limit]`, and an empty batch returns an empty batch.
         """
-        tokenizer = self.tokenizer
-        pieces = tokenizer(prompts)[:, -self.max_prompt_tokens:]
-        start = tf.fill([tf.shape(prompts)[0], 1], tf.cast(tokenizer.start_token_id, pieces.dtype))
-        return {"generated": self._continue(tf.concat([start, pieces], axis=1), max_new_tokens, keep_prompt=True)}
+        prompt_ids = self._prompt_ids(prompts, keep_last=True, separator=False)
+        return {"generated": self._continue(prompt_ids, max_new_tokens, keep_prompt=True)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def generate_default(self, prompts):

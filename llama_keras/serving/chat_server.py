@@ -49,12 +49,8 @@ class ChatServer(GreedyGenerationServer):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
     def chat(self, messages, max_new_tokens):
         history, valid = history_from_json(self.tokenizer.repair(messages))
-        tokenizer = self.tokenizer
-        pieces = tokenizer(history)[:, -self.max_prompt_tokens:]
-        batch = [tf.shape(messages)[0], 1]
-        start = tf.fill(batch, tf.cast(tokenizer.start_token_id, pieces.dtype))
-        end = tf.fill(batch, tf.cast(tokenizer.end_token_id, pieces.dtype))
-        replies = self._continue(tf.concat([start, pieces, end], axis=1), max_new_tokens, keep_prompt=False)
+        prompt_ids = self._prompt_ids(history, keep_last=True, separator=True)
+        replies = self._continue(prompt_ids, max_new_tokens, keep_prompt=False)
         error = tf.where(valid, "", "`messages` must be a JSON array of {\"role\", \"content\"} string objects, "
                                     "roles " + "/".join(ROLES) + ", the last from the user.")
         return {"reply": tf.where(valid, replies, ""), "error": error}
