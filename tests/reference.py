@@ -40,11 +40,13 @@ def attention(q, k, v, mask, multiplier=None):
     return np.einsum("bhts,bshd->bthd", probs, v)
 
 
-def hierarchical_attention(layer, x, padding_mask=None, positions=None):
+def hierarchical_attention(layer, x, padding_mask=None, positions=None, values=None):
     """Reference output of a built `HierarchicalAttention` with RoPE scaling "none".
 
     Selected branch: every complete chunk before the query's block (exact when
-    `num_selected_chunks * chunk_size >= T`).
+    `num_selected_chunks * chunk_size >= T`). With `values [B, T, Hkv, e]`: mixes
+    those instead of the layer's values (chunk means not projected) and returns
+    the gated mix before the output projection, `[B, T, Hq, e]`.
     """
     w = {v.path.split("/")[-2] + "/" + v.name: np.asarray(v) for v in layer.weights}
     batch, length, _ = x.shape
@@ -54,7 +56,7 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None):
         positions = np.broadcast_to(np.arange(length), (batch, length))
     q = (x @ w["query/kernel"]).reshape(batch, length, heads, dim)
     k = (x @ w["key/kernel"]).reshape(batch, length, kv_heads, dim)
-    v = (x @ w["value/kernel"]).reshape(batch, length, kv_heads, dim)
+    v = (x @ w["value/kernel"]).reshape(batch, length, kv_heads, dim) if values is None else values
     theta = rope_frequencies(dim, layer.rope_max_wavelength)
     t = np.arange(length)
     dist = t[:, None] - t[None, :]
@@ -74,7 +76,7 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None):
         c, b, most = layer.chunk_size, layer.selection_block_size, layer.max_coarse_chunks
         span = -(-((t // b) * b + 1) // (most * c))
         level = np.array([math.ceil(math.log2(s)) for s in span])
-        coarse = np.zeros_like(q)
+        coarse = np.zeros(q.shape[:3] + v.shape[3:])
         for lv in np.unique(level):
             size = c * 2**lv
             ck, cv, ends, ok = [], [], [], []
@@ -86,7 +88,7 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None):
                 ends.append(start + size)
                 ok.append(count[:, 0, 0] > 0)
             ck = np.stack(ck, 1) @ w["chunk_key/kernel"]
-            cv = np.stack(cv, 1) @ w["chunk_value/kernel"]
+            cv = np.stack(cv, 1) if values is not None else np.stack(cv, 1) @ w["chunk_value/kernel"]
             visible = (np.array(ends)[None, :] <= t[:, None] + 1)[None, None] & np.stack(ok, 1)[:, None, None, :]
             coarse[:, level == lv] = attention(q, ck, cv, visible)[:, level == lv]
         branches.append(coarse)
@@ -100,4 +102,6 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None):
         gates = 1 / (1 + np.exp(-(x @ w["gate/kernel"] + w["gate/bias"])))
         gates = gates.reshape(batch, length, heads, len(branches))
         out = sum(branch * gates[..., i : i + 1] for i, branch in enumerate(branches))
+    if values is not None:
+        return out
     return out.reshape(batch, length, heads * dim) @ w["attention_output/kernel"]

@@ -92,22 +92,28 @@ def training_callbacks(model_dir, summaries, chief=True):
 
 class TrainingSummaries(keras.callbacks.Callback):
     """Our own TensorBoard summaries beside Keras's: tokens/s, learning rate,
-    perplexity, learned spans per head, sample generations as text, hparams.
+    perplexity, learned spans per head, sample generations as text, attention
+    maps of one example as images, the model's op graph, hparams.
 
-    `sample` is a function returning a string (e.g. a generation), or None.
+    `sample` is a function returning a string (e.g. a generation), or None;
+    `example` one model input `{"token_ids", "padding_mask"} [1, T]`, or None.
     """
 
-    def __init__(self, log_dir, tokens_per_batch, hparams, sample=None):
+    def __init__(self, log_dir, tokens_per_batch, hparams, sample=None, example=None):
         super().__init__()
         self.log_dir = log_dir
         self.tokens_per_batch = tokens_per_batch
         self.hparams = hparams
         self.sample = sample
+        self.example = example
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "train_summaries"))
 
     def on_train_begin(self, logs=None):
         with self.writer.as_default():
             hparams_api.hparams({k: v for k, v in self.hparams.items() if isinstance(v, (int, float, str, bool))})
+            if self.example is not None:
+                forward = tf.function(lambda inputs: self.model(inputs, training=False))
+                tf.summary.graph(forward.get_concrete_function(self.example).graph)
         self.writer.flush()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -132,6 +138,9 @@ class TrainingSummaries(keras.callbacks.Callback):
                     tf.summary.scalar(f"learned_span/{name}/head_{head}", span)
             if self.sample is not None:
                 tf.summary.text("sample_generation", self.sample())
+            for layer, image in enumerate(attention_images(self.model, self.example)):
+                tf.summary.image(f"attention_map/layer_{layer}", image,
+                                 description="One example: a row per query, a column per key, heads left to right.")
         self.writer.flush()
 
     def on_train_end(self, logs=None):
@@ -142,6 +151,32 @@ class TrainingSummaries(keras.callbacks.Callback):
         self.writer.flush()
         with open(os.path.join(self.log_dir, "final_metrics.json"), "w") as f:
             json.dump(final, f, indent=1)
+
+
+def attention_images(model, example):
+    """Per layer a `[1, T, H * (T + 1), 1]` image of `example`'s attention maps, heads
+    side by side, each scaled to its largest weight; none for models without maps."""
+    backbone = getattr(model, "backbone", None)
+    if example is None or not hasattr(backbone, "attention_maps"):
+        return []
+    images = []
+    for maps in backbone.attention_maps(example["token_ids"], example["padding_mask"]):
+        heads = tf.convert_to_tensor(maps)[0]  # [H, T, T]
+        heads = heads / tf.maximum(tf.reduce_max(heads, axis=[1, 2], keepdims=True), 1e-9)
+        heads = tf.pad(heads, [[0, 0], [0, 0], [0, 1]], constant_values=1.0)  # a white line between heads
+        images.append(tf.reshape(tf.transpose(heads, [1, 0, 2]), [1, heads.shape[1], -1, 1]))
+    return images
+
+
+def first_example(model, dataset, length=64):
+    """The first `length` tokens of the first example of `dataset` (raw or preprocessed)
+    as model inputs `{"token_ids", "padding_mask", ...} [1, length]`."""
+    element = next(iter(dataset.take(1)))
+    x = element[0] if isinstance(element, tuple) else element
+    if not (isinstance(x, dict) and "token_ids" in x):
+        x = model.preprocessor(x)
+        x = x[0] if isinstance(x, tuple) else x
+    return {name: value[:1, :length] for name, value in x.items()}
 
 
 def learned_spans(model):
@@ -191,7 +226,8 @@ def compile_for_training(model, strategy, total_steps, **compile_kwargs):
 def fit(model, train_from_step, steps_per_epoch, worker_dir, chief, hparams, tokens_per_batch, sample=None,
         **fit_kwargs):
     """`resume.fit_resumable` with every trainer's callbacks and summaries -> `{metric: [per epoch]}`."""
-    summaries = TrainingSummaries(os.path.join(FLAGS.model_dir, "logs"), tokens_per_batch, hparams, sample)
+    summaries = TrainingSummaries(os.path.join(FLAGS.model_dir, "logs"), tokens_per_batch, hparams, sample,
+                                  first_example(model, train_from_step(0)))
     return resume.fit_resumable(
         model, train_from_step, epochs=FLAGS.epochs, steps_per_epoch=steps_per_epoch,
         backup=resume.ResumableBackup(worker_dir, FLAGS.save_every_steps),

@@ -25,16 +25,16 @@ SELECTED_OUTPUT = "bnhgqk,bnhkd->bnqhgd"
 def summarize_chunks(k, v, valid, chunk_size):
     """Mean key and value of each chunk, padding excluded.
 
-    `k, v [B, T_pad, Hkv, d]`, `valid [B, T_pad]` (`T_pad` a multiple of `c`)
-    -> `k_mean, v_mean [B, N, Hkv, d]`, `counts [B, N]` (valid tokens per chunk).
+    `k [B, T_pad, Hkv, d]`, `v [B, T_pad, Hkv, e]`, `valid [B, T_pad]` (`T_pad` a
+    multiple of `c`) -> `k_mean [B, N, Hkv, d]`, `v_mean [B, N, Hkv, e]`, `counts [B, N]` (valid tokens per chunk).
     """
-    batch, _, heads, dim = ops.shape(k)
+    batch, _, heads = ops.shape(k)[:3]
     weights = ops.cast(valid, k.dtype)
     counts = ops.sum(ops.reshape(weights, (batch, -1, chunk_size)), axis=-1)
     denominator = ops.maximum(counts, 1.0)[:, :, None, None]
 
     def mean(x):
-        x = ops.reshape(x * weights[:, :, None, None], (batch, -1, chunk_size, heads, dim))
+        x = ops.reshape(x * weights[:, :, None, None], (batch, -1, chunk_size, heads, ops.shape(x)[-1]))
         return ops.sum(x, axis=2) / denominator
 
     return mean(k), mean(v), counts
@@ -46,7 +46,7 @@ def pool_pairs(k_chunks, v_chunks, counts):
     `[B, N, Hkv, d]` x2, `[B, N]` -> `[B, ceil(N / 2), Hkv, d]` x2, `[B, ceil(N / 2)]`.
     A count-weighted mean of two chunk means is the mean over both chunks' tokens.
     """
-    batch, num_chunks, heads, dim = ops.shape(k_chunks)
+    batch, num_chunks, heads = ops.shape(k_chunks)[:3]
     extra = num_chunks % 2
     counts = ops.pad(counts, [(0, 0), (0, extra)])
     weights = counts[:, :, None, None]
@@ -55,7 +55,7 @@ def pool_pairs(k_chunks, v_chunks, counts):
 
     def pool(x):
         x = ops.pad(x, [(0, 0), (0, extra), (0, 0), (0, 0)]) * weights
-        return ops.sum(ops.reshape(x, (batch, -1, 2, heads, dim)), axis=2) / denominator
+        return ops.sum(ops.reshape(x, (batch, -1, 2, heads, ops.shape(x)[-1])), axis=2) / denominator
 
     return pool(k_chunks), pool(v_chunks), pooled_counts
 

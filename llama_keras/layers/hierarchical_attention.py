@@ -208,8 +208,26 @@ class HierarchicalAttention(keras.layers.Layer):
             return None
         return ops.reshape(self.span_lengths(), (self.num_key_value_heads, -1))
 
-    def _attend(self, x, q, k, v, q_rotated, k_rotated, valid):
-        """The three branches over a whole sequence -> `[B, T, Hq * d]` (before the output projection)."""
+    def attention_map(self, x, padding_mask=None):
+        """Where each query reads from, for inspecting short samples (it is O(T^2)).
+
+        `x [B, T, D]` -> `[B, Hq, T(query), T(key)]`: the gated sum of the three
+        branches' weights, a chunk summary's weight spread evenly over its tokens
+        (the value projections left out). Runs the layer's own branches on values
+        that are one-hot position vectors, so it shows exactly what `call` mixes.
+        """
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        valid = ops.ones((batch, length), "bool") if padding_mask is None else ops.cast(padding_mask, "bool")
+        positions = ops.broadcast_to(ops.arange(length)[None, :], (batch, length))
+        q, k, _, q_rotated, k_rotated = self._project(x, positions)
+        one_hot = ops.broadcast_to(ops.eye(length, dtype=x.dtype)[None, :, None, :],
+                                   (batch, length, self.num_key_value_heads, length))
+        weights = self._attend(x, q, k, one_hot, q_rotated, k_rotated, valid, project_chunk_values=False)
+        return ops.transpose(ops.reshape(weights, (batch, length, self.num_query_heads, length)), (0, 2, 1, 3))
+
+    def _attend(self, x, q, k, v, q_rotated, k_rotated, valid, project_chunk_values=True):
+        """The three branches over a whole sequence -> `[B, T, Hq * e]` (before the output
+        projection) for values `v [B, T, Hkv, e]`."""
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
         groups = heads // kv_heads
@@ -243,7 +261,8 @@ class HierarchicalAttention(keras.layers.Layer):
         span = self._span()
         if chunk:
             k_mean, v_mean, counts = summarize_chunks(k, v, valid, chunk)
-            k_chunks, v_chunks = self.chunk_key_dense(k_mean), self.chunk_value_dense(v_mean)
+            k_chunks = self.chunk_key_dense(k_mean)
+            v_chunks = self.chunk_value_dense(v_mean) if project_chunk_values else v_mean
             num_levels = self._num_levels(static_length)
             level_k, level_v, level_counts = coarse_levels(
                 k_chunks, v_chunks, counts, num_levels, self._level_size())
@@ -275,7 +294,7 @@ class HierarchicalAttention(keras.layers.Layer):
             out = ops.moveaxis(steps, 0, 1)
         else:
             out = attend(block_ids)
-        return ops.reshape(out, (batch, padded_length, heads * dim))[:, :length]
+        return ops.reshape(out, (batch, padded_length, heads * ops.shape(v)[-1]))[:, :length]
 
     # === Cached decoding ===
     # State per layer: a ring buffer of the last `w` rotated keys and values (the

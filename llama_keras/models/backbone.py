@@ -143,6 +143,18 @@ class LLAMABackbone(keras_hub.models.Backbone):
             config[name] = self.attention_config[name]
         return config
 
+    def attention_maps(self, token_ids, padding_mask=None):
+        """Where each query reads from, per layer, for inspecting short samples (O(T^2)).
+
+        `token_ids [B, T]` -> a list of `[B, Hq, T, T]` (one per layer): see
+        `HierarchicalAttention.attention_map`.
+        """
+        x, maps = self.token_embedding(token_ids), []
+        for block in self.transformer_layers:
+            maps.append(block.attention.attention_map(block.attention_norm(x), padding_mask=padding_mask))
+            x = block(x, padding_mask=padding_mask)
+        return maps
+
     @classmethod
     def from_preset(cls, preset, load_weights=True, **kwargs):
         """Builds a backbone from a preset name (architecture, random weights) or a

@@ -70,6 +70,21 @@ def test_full_selection_equals_attention_over_all_complete_chunks():
     assert_close(layer(x, padding_mask=mask), reference.hierarchical_attention(layer, x, mask))
 
 
+@pytest.mark.parametrize("kwargs", [dict(window_size=64, chunk_size=None, adaptive_span=False),
+                                    dict(num_selected_chunks=8, chunk_size=6, selection_block_size=4, window_size=5,
+                                         max_coarse_chunks=2)])
+def test_attention_map_shows_the_weights_each_branch_mixes(kwargs):
+    x, mask = inputs(length=45)
+    layer = make_layer(x, **kwargs)
+    maps = np.asarray(layer.attention_map(x, padding_mask=mask))  # [B, Hq, T, T]
+    one_hot = np.broadcast_to(np.eye(45)[None, :, None, :], (2, 45, layer.num_key_value_heads, 45))
+    expected = reference.hierarchical_attention(layer, x, mask, values=one_hot)  # [B, T, Hq, T]
+    assert_close(maps, np.transpose(expected, (0, 2, 1, 3)))
+    assert np.all(np.triu(maps, k=1) == 0) and np.all(maps[-1, :, :, -5:] == 0)  # causal, padding unread
+    if layer.branches == ["local"]:  # one branch, no gate: each row is a distribution
+        np.testing.assert_allclose(maps[0].sum(-1), 1.0, rtol=1e-5)
+
+
 @pytest.mark.parametrize("length", [70, 200])
 def test_coarse_level_uses_chunks_of_chunks_far_into_the_input(length):
     # max 2 summaries of 8 tokens: blocks from 16 on see chunks of 16, from 32

@@ -55,6 +55,25 @@ def test_local_only_full_window_equals_keras_hub_llama():
     assert_close(np.asarray(ours(inputs))[valid], np.asarray(theirs(inputs))[valid], atol=2e-5)
 
 
+def test_attention_maps_equal_keras_hub_llama_probabilities():
+    ours = LLAMABackbone(**CONFIG, window_size=64, chunk_size=None, adaptive_span=False)
+    randomise(ours)
+    theirs = keras_hub_llama_with_our_weights(ours)
+    recorded = []
+    for block in theirs.transformer_layers:  # keep each layer's softmax output
+        softmax = block._self_attention_layer._masked_softmax
+        block._self_attention_layer._masked_softmax = (
+            lambda scores, mask=None, softmax=softmax: recorded.append(softmax(scores, mask)) or recorded[-1])
+    inputs = token_inputs()
+    theirs(inputs)
+    maps = ours.attention_maps(inputs["token_ids"], inputs["padding_mask"])
+    assert len(maps) == len(recorded) == CONFIG["num_layers"]
+    valid = inputs["padding_mask"].astype(bool)
+    for mine, other in zip(maps, recorded):  # [B, H, T, T]; compare the rows of real tokens
+        mine, other = np.moveaxis(np.asarray(mine), 1, 2)[valid], np.moveaxis(np.asarray(other), 1, 2)[valid]
+        assert_close(mine, other, atol=2e-5)
+
+
 def test_causality_of_the_whole_stack_with_every_branch_on():
     backbone = LLAMABackbone(**CONFIG, window_size=8, chunk_size=4, num_selected_chunks=2,
                              selection_block_size=4, max_coarse_chunks=4)

@@ -1,0 +1,179 @@
+"""Passkey retrieval far past the training length: ours beside keras-hub's full-attention Llama.
+
+    python benchmarks/bench_passkey.py                          # train both, evaluate 1k-128k (~70 min, 2 cores)
+    python benchmarks/bench_passkey.py --lengths=1024,4096 --samples=10 --steps=50   # a quick look
+
+Both models (4 layers, hidden 128, 4 heads, FFN 344, vocab 4000) train on the
+same batches for the same steps (see `long_context.py`): passkey prompts of at
+most `--train_length` tokens followed by real text. Each (model, length) point
+then runs in a fresh subprocess: `--samples` prompts in the exact Landmark /
+LongLoRA format, depths spread evenly over [0, 1]. A sample counts when the
+first integer of the greedy continuation is the key. One teacher-forced pass
+over prompt + " K." gives it: the argmax tokens agree with greedy decoding up
+to and including the first one that differs from the answer, and that prefix
+decides the first integer. keras-hub is skipped where its `[T, T]`
+scores cannot fit in `--memory_gb`. Writes `results/passkey.md/.json/.png`.
+"""
+
+import json
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+import long_context  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run_dir", os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "long_context"),
+                    "Trained weights and tokenizer (shared with bench_loss_by_position.py).")
+flags.DEFINE_list("models", list(long_context.MODELS), "Models to train and compare.")
+flags.DEFINE_list("lengths", ["1024", "2048", "4096", "8192", "16384", "32768", "65536", "131072"],
+                  "Prompt lengths in tokens.")
+flags.DEFINE_integer("samples", 50, "Prompts per length, depths spread evenly.", lower_bound=1)
+flags.DEFINE_integer("steps", 500, "Training steps (the same for both models).", lower_bound=10)
+flags.DEFINE_integer("batch_size", 4, "Training batch size.", lower_bound=1)
+flags.DEFINE_integer("train_length", 2048, "Training sequence length.", lower_bound=256)
+flags.DEFINE_float("learning_rate", 2e-3, "Peak learning rate.")
+flags.DEFINE_float("answer_weight", 10.0, "Loss weight of the answer tokens.")
+flags.DEFINE_bool("retrain", False, "Train again even when `--run_dir` holds weights.")
+flags.DEFINE_float("memory_gb", 14.0, "Skip a full-attention point predicted to need more memory.")
+flags.DEFINE_integer("depth_bins", 5, "Depth bins of the heatmap.", lower_bound=1)
+flags.DEFINE_integer("timeout_s", 3600, "Per-point limit (training and evaluation).")
+flags.DEFINE_bool("worker", False, "Internal: run one point and print JSON.")
+flags.DEFINE_enum("job", "evaluate", ["train", "evaluate"], "Internal: the worker's job.")
+flags.DEFINE_string("model", None, "Internal: the worker's model.")
+flags.DEFINE_integer("length", None, "Internal: the worker's prompt length.")
+
+
+def evaluate(name, length):
+    import numpy as np
+
+    from llama_keras.evaluation import passkey
+
+    model, tokenizer, _ = long_context.load(name, FLAGS.run_dir)
+    logits_fn = long_context.next_token_logits(model)
+    samples = passkey.passkey_samples(tokenizer, length, FLAGS.samples, seed=1000 + length)
+    batch_size = max(1, 8192 // length)
+    predictions, start = [], time.perf_counter()
+    for first in range(0, len(samples), batch_size):
+        batch = [long_context.passkey_ids(tokenizer, prompt, key) for prompt, key, _ in samples[first:first + batch_size]]
+        width = -(-max(len(p) + len(a) for p, a in batch) // 256) * 256  # few shapes: one compile per length
+        token_ids = np.zeros((len(batch), width), "int32")
+        positions = np.zeros((len(batch), max(len(a) for _, a in batch)), "int32")
+        for row, (prompt_ids, answer_ids) in enumerate(batch):
+            token_ids[row, : len(prompt_ids) + len(answer_ids)] = prompt_ids + answer_ids
+            positions[row] = len(prompt_ids) - 1 + np.minimum(np.arange(positions.shape[1]), len(answer_ids) - 1)
+        guesses = logits_fn(token_ids, positions).argmax(-1)
+        for row, (_, answer_ids) in enumerate(batch):
+            predictions.append(greedy_text(tokenizer, guesses[row, : len(answer_ids)], answer_ids))
+    keys = [key for _, key, _ in samples]
+    correct = [passkey.first_integer(text) == key for text, key in zip(predictions, keys)]
+    seconds = time.perf_counter() - start
+    return {"accuracy": passkey.passkey_accuracy(predictions, keys), "correct": correct,
+            "depths": [d for _, _, d in samples],
+            "keys": keys, "predictions": predictions[:5],
+            "seconds": seconds, "peak_rss_gb": common.peak_rss_gb()}
+
+
+def greedy_text(tokenizer, guesses, answer_ids):
+    """The greedy continuation's text as far as teacher forcing knows it: the argmax
+    tokens up to and including the first one that differs from the answer."""
+    guesses = [int(g) for g in guesses]
+    wrong = [i for i, (g, a) in enumerate(zip(guesses, answer_ids)) if g != a]
+    text = tokenizer.detokenize(guesses[: wrong[0] + 1 if wrong else len(guesses)])
+    return text.numpy().decode("utf-8", "replace") if hasattr(text, "numpy") else str(text)
+
+
+def worker():
+    if FLAGS.job == "train":
+        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.steps, FLAGS.batch_size, FLAGS.train_length,
+                                  FLAGS.learning_rate, FLAGS.answer_weight)
+    return evaluate(FLAGS.model, FLAGS.length)
+
+
+def train_missing():
+    """Trains each model without weights in `--run_dir` (or all with `--retrain`), in a subprocess."""
+    records = {}
+    for name in FLAGS.models:
+        if FLAGS.retrain or name not in long_context.trained(FLAGS.run_dir):
+            args = [f"--job=train", f"--model={name}", f"--run_dir={FLAGS.run_dir}", f"--steps={FLAGS.steps}",
+                    f"--batch_size={FLAGS.batch_size}", f"--train_length={FLAGS.train_length}",
+                    f"--learning_rate={FLAGS.learning_rate}", f"--answer_weight={FLAGS.answer_weight}"]
+            print("training", name, flush=True)
+            result = common.run_worker(__file__, args, FLAGS.timeout_s)
+            if "error" in result:
+                raise RuntimeError(f"Training {name} failed: {result['error']}")
+        with open(os.path.join(FLAGS.run_dir, "training.json")) as f:
+            records[name] = json.load(f)[name]
+        print(name, records[name], flush=True)
+    return records
+
+
+def depth_bins(point, bins):
+    import numpy as np
+
+    edges = np.minimum((np.asarray(point["depths"]) * bins).astype(int), bins - 1)
+    correct = np.asarray(point["correct"], float)
+    return [float(correct[edges == b].mean()) if (edges == b).any() else float("nan") for b in range(bins)]
+
+
+def plot_heatmap(path, results, lengths, bins):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, panels = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+    for panel, (name, points) in zip(panels[0], results.items()):
+        grid = np.full((bins, len(lengths)), np.nan)
+        for column, length in enumerate(lengths):
+            if "error" not in points[length]:
+                grid[:, column] = depth_bins(points[length], bins)
+        image = panel.imshow(grid, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto", origin="upper")
+        panel.set_xticks(range(len(lengths)), [f"{n // 1024}k" for n in lengths])
+        panel.set_yticks(range(bins), [f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in range(bins)])
+        panel.set_xlabel("prompt tokens (grey: did not fit)")
+        panel.set_ylabel("depth of the key")
+        panel.set_title(name)
+    figure.colorbar(image, ax=panels[0].tolist(), label="passkey accuracy")
+    figure.savefig(path, dpi=110)
+
+
+def main(argv):
+    del argv
+    if FLAGS.worker:
+        print(json.dumps(worker()))
+        return
+    records = train_missing()
+
+    def skip(model, length):
+        if model != "llama_keras" and long_context.full_attention_gb(length) > FLAGS.memory_gb:
+            return f"skipped: needs ~{long_context.full_attention_gb(length):.0f} GB"
+        return None
+
+    results, lengths = common.measure_points(
+        __file__, "passkey", [int(n) for n in FLAGS.lengths], FLAGS.models,
+        lambda model, length: ["--job=evaluate", f"--model={model}", f"--length={length}",
+                               f"--samples={FLAGS.samples}", f"--run_dir={FLAGS.run_dir}"],
+        FLAGS.timeout_s, skip=skip)
+    header = ["tokens"] + [f"{name} accuracy" for name in results]
+    rows = common.table_rows(results, lengths, lambda p: f"{100 * p['accuracy']:.0f}% ({len(p['correct'])})")
+    table = common.markdown_table(header, rows)
+    training = common.markdown_table(
+        ["model", "parameters", "steps x batch x tokens", "training time", "final loss"],
+        [[n, f"{r['parameters']:,}", f"{r['steps']} x {r['batch_size']} x {r['train_length']}",
+          f"{r['seconds'] / 60:.1f} min", f"{r['final_loss']:.3f}"] for n, r in records.items()])
+    print(training + "\n\n" + table)
+    note = __doc__.split("\n\n")[2] + "\n\nTraining (2 CPU cores):\n\n" + training
+    common.write_results("passkey", "Passkey retrieval vs prompt length", note, table,
+                         {"training": records, "points": results})
+    plot_heatmap(os.path.join(common.RESULTS_DIR, "passkey.png"), results, lengths, FLAGS.depth_bins)
+
+
+if __name__ == "__main__":
+    app.run(main)
