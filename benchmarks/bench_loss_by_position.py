@@ -27,6 +27,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs", "long_context"),
                     "Where bench_passkey.py left the trained models.")
 flags.DEFINE_list("models", list(long_context.MODELS), "Models to compare.")
+flags.DEFINE_enum("config", "tiny", list(long_context.CONFIGS), "Which trained pair (long_context.CONFIGS).")
 flags.DEFINE_integer("length", 32768, "Tokens read from each document.", lower_bound=2048)
 flags.DEFINE_integer("max_documents", 8, "Held-out documents read (the longest first).", lower_bound=1)
 flags.DEFINE_float("memory_gb", 14.0, "keras-hub reads as many tokens as fit in this much memory.")
@@ -38,7 +39,7 @@ flags.DEFINE_string("model", None, "Internal: the worker's model.")
 def readable_length(name):
     """`--length`, or for full attention the longest power of two that fits in `--memory_gb`."""
     length = FLAGS.length
-    while name != "llama_keras" and long_context.full_attention_gb(length) > FLAGS.memory_gb:
+    while name != "llama_keras" and long_context.full_attention_gb(length, FLAGS.config) > FLAGS.memory_gb:
         length //= 2
     return length
 
@@ -47,7 +48,7 @@ def evaluate(name):
     from llama_keras.evaluation import perplexity
 
     model, tokenizer, record = long_context.load(name, FLAGS.run_dir)
-    _, _, held_out = long_context.prepare(FLAGS.run_dir, long_context.SIZE["vocabulary_size"])
+    _, _, held_out = long_context.prepare(FLAGS.run_dir, long_context.VOCABULARY_SIZE)
     names = sorted(held_out, key=lambda n: -len(held_out[n]))[: FLAGS.max_documents]
     length = readable_length(name)
     logits_fn = long_context.next_token_logits(model)
@@ -63,13 +64,13 @@ def main(argv):
     if FLAGS.worker:
         print(json.dumps(evaluate(FLAGS.model)))
         return
-    missing = set(FLAGS.models) - set(long_context.trained(FLAGS.run_dir))
+    missing = set(FLAGS.models) - set(long_context.trained(FLAGS.run_dir, FLAGS.config))
     if missing:
         raise SystemExit(f"No trained {sorted(missing)} in {FLAGS.run_dir}: run bench_passkey.py first.")
     results = {}
     for name in FLAGS.models:
         results[name] = common.run_worker(
-            __file__, [f"--model={name}", f"--run_dir={FLAGS.run_dir}", f"--length={FLAGS.length}",
+            __file__, [f"--model={name}", f"--run_dir={FLAGS.run_dir}", f"--config={FLAGS.config}", f"--length={FLAGS.length}",
                        f"--max_documents={FLAGS.max_documents}", f"--memory_gb={FLAGS.memory_gb}"], FLAGS.timeout_s)
         print(name, results[name], flush=True)
         if "error" in results[name]:

@@ -1,11 +1,13 @@
 """Passkey retrieval far past the training length: ours beside keras-hub's full-attention Llama.
 
-    python benchmarks/bench_passkey.py                          # train both, evaluate 1k-128k (~70 min, 2 cores)
-    python benchmarks/bench_passkey.py --lengths=1024,4096 --samples=10 --steps=50   # a quick look
+    python benchmarks/bench_passkey.py                           # train both, evaluate 1k-128k
+    python benchmarks/bench_passkey.py --lengths=1024,4096 --samples=10   # a quick look
+    python benchmarks/bench_passkey.py --config=small            # 4 layers, hidden 128, trained at 2k
 
-Both models (4 layers, hidden 128, 4 heads, FFN 344, vocab 4000) train on the
-same batches for the same steps (see `long_context.py`): passkey prompts of at
-most `--train_length` tokens followed by real text. Each (model, length) point
+Both models (the `--config` size, e.g. tiny: 2 layers, hidden 64, 4 heads, FFN
+172, vocab 4000) train on the same batches for the same steps (see
+`long_context.py`): passkey prompts of at most the training length, followed
+by real text. Each (model, length) point
 then runs in a fresh subprocess: `--samples` prompts in the exact Landmark /
 LongLoRA format, depths spread evenly over [0, 1]. A sample counts when the
 first integer of the greedy continuation is the key. One teacher-forced pass
@@ -34,10 +36,8 @@ flags.DEFINE_list("models", list(long_context.MODELS), "Models to train and comp
 flags.DEFINE_list("lengths", ["1024", "2048", "4096", "8192", "16384", "32768", "65536", "131072"],
                   "Prompt lengths in tokens.")
 flags.DEFINE_integer("samples", 50, "Prompts per length, depths spread evenly.", lower_bound=1)
-flags.DEFINE_integer("steps", 500, "Training steps (the same for both models).", lower_bound=10)
-flags.DEFINE_integer("batch_size", 4, "Training batch size.", lower_bound=1)
-flags.DEFINE_integer("train_length", 2048, "Training sequence length.", lower_bound=256)
-flags.DEFINE_float("learning_rate", 2e-3, "Peak learning rate.")
+flags.DEFINE_enum("config", "tiny", list(long_context.CONFIGS), "Model size and training recipe "
+                  "(long_context.CONFIGS).")
 flags.DEFINE_float("answer_weight", 10.0, "Loss weight of the answer tokens.")
 flags.DEFINE_bool("retrain", False, "Train again even when `--run_dir` holds weights.")
 flags.DEFINE_float("memory_gb", 14.0, "Skip a full-attention point predicted to need more memory.")
@@ -90,8 +90,7 @@ def greedy_text(tokenizer, guesses, answer_ids):
 
 def worker():
     if FLAGS.job == "train":
-        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.steps, FLAGS.batch_size, FLAGS.train_length,
-                                  FLAGS.learning_rate, FLAGS.answer_weight)
+        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.config, FLAGS.answer_weight)
     return evaluate(FLAGS.model, FLAGS.length)
 
 
@@ -99,10 +98,9 @@ def train_missing():
     """Trains each model without weights in `--run_dir` (or all with `--retrain`), in a subprocess."""
     records = {}
     for name in FLAGS.models:
-        if FLAGS.retrain or name not in long_context.trained(FLAGS.run_dir):
-            args = [f"--job=train", f"--model={name}", f"--run_dir={FLAGS.run_dir}", f"--steps={FLAGS.steps}",
-                    f"--batch_size={FLAGS.batch_size}", f"--train_length={FLAGS.train_length}",
-                    f"--learning_rate={FLAGS.learning_rate}", f"--answer_weight={FLAGS.answer_weight}"]
+        if FLAGS.retrain or name not in long_context.trained(FLAGS.run_dir, FLAGS.config):
+            args = ["--job=train", f"--model={name}", f"--run_dir={FLAGS.run_dir}", f"--config={FLAGS.config}",
+                    f"--answer_weight={FLAGS.answer_weight}"]
             print("training", name, flush=True)
             result = common.run_worker(__file__, args, FLAGS.timeout_s)
             if "error" in result:
@@ -152,8 +150,8 @@ def main(argv):
     records = train_missing()
 
     def skip(model, length):
-        if model != "llama_keras" and long_context.full_attention_gb(length) > FLAGS.memory_gb:
-            return f"skipped: needs ~{long_context.full_attention_gb(length):.0f} GB"
+        if model != "llama_keras" and long_context.full_attention_gb(length, FLAGS.config) > FLAGS.memory_gb:
+            return f"skipped: needs ~{long_context.full_attention_gb(length, FLAGS.config):.0f} GB"
         return None
 
     results, lengths = common.measure_points(
@@ -166,7 +164,7 @@ def main(argv):
     table = common.markdown_table(header, rows)
     training = common.markdown_table(
         ["model", "parameters", "steps x batch x tokens", "training time", "final loss"],
-        [[n, f"{r['parameters']:,}", f"{r['steps']} x {r['batch_size']} x {r['train_length']}",
+        [[n, f"{r['parameters']:,}", f"{r['steps']} x {r['batch_size']} x {r['train_length']} ({r['config']})",
           f"{r['seconds'] / 60:.1f} min", f"{r['final_loss']:.3f}"] for n, r in records.items()])
     print(training + "\n\n" + table)
     note = __doc__.split("\n\n")[2] + "\n\nTraining (2 CPU cores):\n\n" + training

@@ -1,11 +1,11 @@
 """The long-context pair that `bench_passkey.py` and `bench_loss_by_position.py` evaluate.
 
-Ours (`LLAMACausalLM`, local window 128, chunks of 32, 4 selected chunks) and
-keras-hub's `LlamaCausalLM` (full attention) of the same size are trained on
-the same batches for the same steps: sequences of `--train_length` tokens, each
-a passkey prompt of random length and depth with its answer, followed by real
-text (State of the Union addresses and Python standard-library sources). The
-answer tokens weigh `--answer_weight`, every other token 1. Long documents are
+Ours (`LLAMACausalLM`) and keras-hub's `LlamaCausalLM` (full attention) of the
+same size (a config in `CONFIGS`) are trained on the same batches for the same
+steps: sequences of the config's training length, each a passkey prompt of
+random length and depth with its answer, followed by real text (State of the
+Union addresses and Python standard-library sources). The answer tokens weigh
+`answer_weight`, every other token 1. Long documents are
 held out for the loss-by-position evaluation. Weights, the tokenizer and
 `training.json` land in `--run_dir`.
 """
@@ -19,22 +19,34 @@ import numpy as np
 
 from llama_keras.evaluation import passkey
 
-# Same size for both models; ours adds its attention settings.
-SIZE = dict(vocabulary_size=4000, num_layers=4, num_query_heads=4, num_key_value_heads=4,
-            hidden_dim=128, intermediate_dim=344)
-ATTENTION = dict(window_size=128, chunk_size=32, num_selected_chunks=4, selection_block_size=64)
+# Each config: the size both models share, our attention settings, and the training recipe.
+CONFIGS = {
+    "tiny": dict(
+        size=dict(num_layers=2, num_query_heads=4, num_key_value_heads=4, hidden_dim=64,
+                  intermediate_dim=172),
+        attention=dict(window_size=32, chunk_size=16, num_selected_chunks=2, selection_block_size=16),
+        training=dict(steps=1500, batch_size=16, train_length=256, learning_rate=3e-3)),
+    "small": dict(
+        size=dict(num_layers=4, num_query_heads=4, num_key_value_heads=4, hidden_dim=128,
+                  intermediate_dim=344),
+        attention=dict(window_size=128, chunk_size=32, num_selected_chunks=4, selection_block_size=64),
+        training=dict(steps=500, batch_size=4, train_length=2048, learning_rate=2e-3)),
+}
+VOCABULARY_SIZE = 4000
 MODELS = ("llama_keras", "keras_hub_llama")
 HELD_OUT_TOKENS = 32768  # documents at least this long are kept out of training
 
 
-def build(name, train_length, size=SIZE):
+def build(name, config):
     import keras_hub
 
     import llama_keras as lk
 
+    size = {**CONFIGS[config]["size"], "vocabulary_size": VOCABULARY_SIZE}
+    attention = CONFIGS[config]["attention"]
     if name == "llama_keras":
-        backbone = lk.LLAMABackbone(**size, **ATTENTION, rope_pretraining_sequence_length=train_length)
-        return lk.LLAMACausalLM(backbone)
+        train_length = CONFIGS[config]["training"]["train_length"]
+        return lk.LLAMACausalLM(lk.LLAMABackbone(**size, **attention, rope_pretraining_sequence_length=train_length))
     if name == "keras_hub_llama":
         backbone = keras_hub.models.LlamaBackbone(**size, tie_word_embeddings=True)
         return keras_hub.models.LlamaCausalLM(backbone, preprocessor=None)
@@ -104,16 +116,19 @@ def training_arrays(tokenizer, stream, num_sequences, train_length, answer_weigh
     return x, y, weights
 
 
-def train(name, run_dir, steps, batch_size, train_length, learning_rate, answer_weight, seed=0):
-    """Trains `name` on the shared batches, saves `run_dir/<name>.weights.h5` -> its record."""
+def train(name, run_dir, config, answer_weight, seed=0):
+    """Trains `name` with `config`'s recipe on the shared batches, saves
+    `run_dir/<name>.weights.h5` -> its record."""
     import keras
 
+    recipe = CONFIGS[config]["training"]
+    steps, batch_size, train_length = recipe["steps"], recipe["batch_size"], recipe["train_length"]
     keras.utils.set_random_seed(seed)
-    tokenizer, stream, _ = prepare(run_dir, SIZE["vocabulary_size"], seed)
+    tokenizer, stream, _ = prepare(run_dir, VOCABULARY_SIZE, seed)
     x, y, weights = training_arrays(tokenizer, stream, steps * batch_size, train_length, answer_weight, seed)
-    model = build(name, train_length)
+    model = build(name, config)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - steps // 10, alpha=0.1,
-                                                      warmup_target=learning_rate, warmup_steps=steps // 10)
+                                                      warmup_target=recipe["learning_rate"], warmup_steps=steps // 10)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=True)
     start, losses = time.perf_counter(), []
@@ -127,7 +142,7 @@ def train(name, run_dir, steps, batch_size, train_length, learning_rate, answer_
               f"{time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
     model.save_weights(os.path.join(run_dir, f"{name}.weights.h5"))
-    record = {"model": name, "steps": steps, "batch_size": batch_size, "train_length": train_length,
+    record = {"model": name, "config": config, "steps": steps, "batch_size": batch_size, "train_length": train_length,
               "seconds": seconds, "final_loss": losses[-1], "losses": losses,
               "parameters": int(model.count_params())}
     _update_record(run_dir, name, record)
@@ -138,19 +153,20 @@ def load(name, run_dir):
     """-> `(causal LM with trained weights, tokenizer, training record)`."""
     with open(os.path.join(run_dir, "training.json")) as f:
         record = json.load(f)[name]
-    model = build(name, record["train_length"])
+    model = build(name, record["config"])
     model.load_weights(os.path.join(run_dir, f"{name}.weights.h5"))
     return model, load_tokenizer(run_dir), record
 
 
-def trained(run_dir):
-    """Names of the models with saved weights in `run_dir`."""
+def trained(run_dir, config):
+    """Names of the models with saved weights of `config` in `run_dir`."""
     path = os.path.join(run_dir, "training.json")
     if not os.path.exists(path):
         return []
     with open(path) as f:
         records = json.load(f)
-    return [name for name in records if os.path.exists(os.path.join(run_dir, f"{name}.weights.h5"))]
+    return [name for name, record in records.items()
+            if record["config"] == config and os.path.exists(os.path.join(run_dir, f"{name}.weights.h5"))]
 
 
 def next_token_logits(model):
@@ -168,9 +184,9 @@ def next_token_logits(model):
     return lambda token_ids, positions: run(tf.constant(token_ids, tf.int32), tf.constant(positions, tf.int32)).numpy()
 
 
-def full_attention_gb(length, size=SIZE):
+def full_attention_gb(length, config):
     """Peak memory of keras-hub's forward pass: ~2.2 fp32 `[H, T, T]` copies live."""
-    return 2.2 * size["num_query_heads"] * length**2 * 4 / 2**30 + 1.0
+    return 2.2 * CONFIGS[config]["size"]["num_query_heads"] * length**2 * 4 / 2**30 + 1.0
 
 
 def _update_record(run_dir, name, record):

@@ -18,3 +18,4 @@ def test_readme_python_blocks_run_in_order():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(1, 4096, 1000)" in result.stdout  # the seed example's printed shape
     assert "'answer':" in result.stdout
+    assert "4 (1, 8, 8, 8)" in result.stdout  # attention maps: 4 layers, [B, heads, T, T]
