@@ -34,7 +34,8 @@ flags.DEFINE_string("run_dir", os.path.join(os.path.dirname(os.path.abspath(__fi
                     "Trained weights and tokenizer (shared with bench_loss_by_position.py).")
 flags.DEFINE_list("models", list(long_context.MODELS), "Models to train and compare.")
 flags.DEFINE_list("lengths", ["1024", "2048", "4096", "8192", "16384", "32768", "65536", "131072"],
-                  "Prompt lengths in tokens.")
+                  "Prompt lengths in tokens (the training length is always added).")
+flags.DEFINE_bool("update", False, "Keep the other points of results/passkey.json; measure only `--lengths`.")
 flags.DEFINE_integer("samples", 50, "Prompts per length, depths spread evenly.", lower_bound=1)
 flags.DEFINE_enum("config", "tiny", list(long_context.CONFIGS), "Model size and training recipe "
                   "(long_context.CONFIGS).")
@@ -133,9 +134,9 @@ def plot_heatmap(path, results, lengths, bins):
             if "error" not in points[length]:
                 grid[:, column] = depth_bins(points[length], bins)
         image = panel.imshow(grid, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto", origin="upper")
-        panel.set_xticks(range(len(lengths)), [f"{n // 1024}k" for n in lengths])
+        panel.set_xticks(range(len(lengths)), [f"{n // 1024}k" if n >= 1024 else str(n) for n in lengths])
         panel.set_yticks(range(bins), [f"{b / bins:.1f}-{(b + 1) / bins:.1f}" for b in range(bins)])
-        panel.set_xlabel("prompt tokens (grey: did not fit)")
+        panel.set_xlabel("prompt tokens (blank: not run)")
         panel.set_ylabel("depth of the key")
         panel.set_title(name)
     figure.colorbar(image, ax=panels[0].tolist(), label="passkey accuracy")
@@ -154,11 +155,12 @@ def main(argv):
             return f"skipped: needs ~{long_context.full_attention_gb(length, FLAGS.config):.0f} GB"
         return None
 
+    train_length = long_context.CONFIGS[FLAGS.config]["training"]["train_length"]
     results, lengths = common.measure_points(
-        __file__, "passkey", [int(n) for n in FLAGS.lengths], FLAGS.models,
+        __file__, "passkey", sorted({train_length, *map(int, FLAGS.lengths)}), FLAGS.models,
         lambda model, length: ["--job=evaluate", f"--model={model}", f"--length={length}",
                                f"--samples={FLAGS.samples}", f"--run_dir={FLAGS.run_dir}"],
-        FLAGS.timeout_s, skip=skip)
+        FLAGS.timeout_s, update=FLAGS.update, skip=skip)
     header = ["tokens"] + [f"{name} accuracy" for name in results]
     rows = common.table_rows(results, lengths, lambda p: f"{100 * p['accuracy']:.0f}% ({len(p['correct'])})")
     table = common.markdown_table(header, rows)
@@ -168,8 +170,7 @@ def main(argv):
           f"{r['seconds'] / 60:.1f} min", f"{r['final_loss']:.3f}"] for n, r in records.items()])
     print(training + "\n\n" + table)
     note = __doc__.split("\n\n")[2] + "\n\nTraining (2 CPU cores):\n\n" + training
-    common.write_results("passkey", "Passkey retrieval vs prompt length", note, table,
-                         {"training": records, "points": results})
+    common.write_results("passkey", "Passkey retrieval vs prompt length", note, table, results)
     plot_heatmap(os.path.join(common.RESULTS_DIR, "passkey.png"), results, lengths, FLAGS.depth_bins)
 
 
