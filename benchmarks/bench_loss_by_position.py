@@ -1,9 +1,11 @@
-"""Loss by position on long real documents: trained at 2k, read at 32k, beside keras-hub's Llama.
+"""Loss by position on long real documents: trained short, read at 32k, beside keras-hub's Llama.
 
     python benchmarks/bench_loss_by_position.py        # after bench_passkey.py trained both models (~15 min)
 
+The `tiny` pair is trained at 256 tokens (`--config=small`: at 2k).
+
 Uses the two models that `bench_passkey.py` trained (same size, same batches of
-passkey prompts and real text at `--train_length` tokens; see
+passkey prompts and real text at the config's training length; see
 `long_context.py`). Reads the first `--length` tokens of every document held
 out of that training (State of the Union addresses and Python standard-library
 sources longer than 32k tokens) and averages the per-token loss in position
@@ -75,25 +77,30 @@ def main(argv):
         print(name, results[name], flush=True)
         if "error" in results[name]:
             raise SystemExit(f"{name} failed: {results[name]['error']}")
-    spans = sorted({(b["start"], b["end"]) for r in results.values() for b in r["buckets"]})
+    write(results)
+
+
+def write(results):
+    """Table (a row per bucket start), `results/loss_by_position.md/.json` and the plot."""
+    starts = sorted({b["start"] for r in results.values() for b in r["buckets"]})
     rows = []
-    for start, end in spans:
-        cells = []
+    for start in starts:
+        cells, end = [], 0
         for result in results.values():
-            bucket = [b for b in result["buckets"] if (b["start"], b["end"]) == (start, end)]
+            bucket = [b for b in result["buckets"] if b["start"] == start]
+            end = max([end] + [b["end"] for b in bucket])
             cells.append(f"{bucket[0]['loss']:.3f}" if bucket else f"not read (fits {result['length']:,})")
         rows.append([f"{start:,}-{end:,}"] + cells)
     table = common.markdown_table(["positions"] + [f"{name} loss (nats)" for name in results], rows)
     documents = ", ".join(next(iter(results.values()))["documents"])
     print(table)
-    common.write_results("loss_by_position", "Loss by position, trained at 2k tokens",
-                         __doc__.split("\n\n")[2] + f"\n\nDocuments: {documents}.", table, results)
+    common.write_results("loss_by_position", "Loss by position, trained at 256-2k tokens",
+                         "\n\n".join(__doc__.split("\n\n")[2:4]) + f"\n\nDocuments: {documents}.", table, results)
     series = {name: [((b["start"] + b["end"]) / 2, {"loss": b["loss"]}) for b in result["buckets"]]
               for name, result in results.items()}
     common.plot_lines(os.path.join(common.RESULTS_DIR, "loss_by_position.png"),
-                      "Per-token loss by position (trained at 2k tokens)", series, [("loss", "loss (nats)")],
+                      "Per-token loss by position (held-out documents)", series, [("loss", "loss (nats)")],
                       xlabel="position (bucket middle)")
-
 
 if __name__ == "__main__":
     app.run(main)
