@@ -72,3 +72,22 @@ def test_export_needs_a_preprocessor(tmp_path):
     lm.preprocessor = None
     with pytest.raises(ValueError, match="preprocessor"):
         lk.serving.export_for_serving(lm, str(tmp_path / "1"))
+
+
+def test_readme_rest_request_is_answered_by_the_export(exported):
+    """The README's `curl` body, converted as TF Serving's REST API converts named inputs (each value to its
+    signature input's dtype), gets greedy `generate`'s answer."""
+    import tensorflow as tf
+
+    from tests.test_readme import readme_serving_commands
+
+    lm, export_dir = exported
+    _, _, curl = readme_serving_commands()
+    request = json.loads(curl[curl.index("-d") + 1])["inputs"]
+    signature = tf.saved_model.load(export_dir).signatures["serving_default"]
+    specs = signature.structured_input_signature[1]
+    assert set(request) == set(specs)
+    served = signature(**{name: tf.constant(value, specs[name].dtype) for name, value in request.items()})
+    prompt, new_tokens = request["prompts"][0], request["max_new_tokens"]
+    expected = lm.generate([prompt], max_length=len(lm.preprocessor.tokenizer(prompt)) + 1 + new_tokens)[0]
+    assert [s.decode("utf-8") for s in served["generated"].numpy()] == [expected]
