@@ -38,6 +38,8 @@ def define_flags(name, preset, vocab_size, sequence_length, batch_size, epochs, 
     flags.DEFINE_bool("jit_compile", True, "Compile training steps with XLA.")
     flags.DEFINE_string("model_dir", f"runs/{name}", "Logs, checkpoints, backup and tokenizer.")
     flags.DEFINE_string("export_dir", f"saved_models/{name}", "SavedModel versions go here.")
+    flags.DEFINE_bool("export", True, "Write the next SavedModel version at the end (--noexport: train and "
+                      "evaluate only).")
     flags.DEFINE_integer("seed", 0, "Random seed (data order and initialisation).")
     flags.DEFINE_integer("num_layers", num_layers, "Override the preset's number of layers.", lower_bound=1)
     flags.DEFINE_integer("hidden_dim", hidden_dim, "Override the preset's hidden size (a multiple of its heads); "
@@ -235,14 +237,16 @@ def fit(model, train_from_step, steps_per_epoch, worker_dir, chief, hparams, tok
 
 
 def finish(task, results, **export_options):
-    """On the chief: writes `results` to `--model_dir/results.json` and the next
-    SavedModel version under `--export_dir` -> its path."""
+    """On the chief: writes `results` to `--model_dir/results.json` and, unless
+    `--noexport`, the next SavedModel version under `--export_dir` -> its path (or None)."""
     with open(os.path.join(FLAGS.model_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
+    print(f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.model_dir, 'logs')}")
+    if not FLAGS.export:
+        return None
     export_dir = next_version_dir(FLAGS.export_dir)
     lk.serving.export_for_serving(task, export_dir, **export_options)
     print(f"SavedModel for TF Serving: {export_dir}")
-    print(f"TensorBoard: tensorboard --logdir {os.path.join(FLAGS.model_dir, 'logs')}")
     return export_dir
 
 

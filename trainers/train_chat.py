@@ -27,6 +27,8 @@ common.define_flags(name="llama_chat", preset="llama_keras_small", vocab_size=40
                     batch_size=16, epochs=4, learning_rate=1e-3, warmup_steps=30, num_layers=2, hidden_dim=192)
 flags.DEFINE_integer("held_out_every", 10, "Every N-th conversation is held out.", lower_bound=2)
 flags.DEFINE_integer("max_new_tokens", 48, "Longest reply generated.", lower_bound=1)
+flags.DEFINE_integer("steps_per_epoch", None, "Training steps per epoch (default: one pass over the replies).",
+                     lower_bound=1)
 
 
 def main(argv):
@@ -45,7 +47,7 @@ def main(argv):
             data = data.shuffle(len(examples["source"]), seed=FLAGS.seed).repeat()
         return data.batch(FLAGS.batch_size)
 
-    steps_per_epoch = max(1, len(examples["source"]) // FLAGS.batch_size)
+    steps_per_epoch = FLAGS.steps_per_epoch or max(1, len(examples["source"]) // FLAGS.batch_size)
     with strategy.scope():
         preprocessor = lk.LLAMASeq2SeqLMPreprocessor(tokenizer, FLAGS.sequence_length, keep_end_of_first_segment=True)
         chat_lm = lk.LLAMAChatLM(common.backbone_from_flags(tokenizer.vocabulary_size()), preprocessor)

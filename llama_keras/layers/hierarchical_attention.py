@@ -8,8 +8,9 @@ Forward pass for `x [B, T, D]` (see DESIGN.md section 2):
     selected  = attention to the raw tokens of the top-n chunks  (chunk_attention.py)
     o         = sum_b sigmoid(x W_g)_b * branch_b, then the output projection
 
-Queries are processed in blocks of `selection_block_size`; a static input longer
-than `query_tokens_per_step` is processed a group of blocks at a time
+Each block of `selection_block_size` queries picks its chunks and its coarse
+level; the local branch runs in blocks of about the window. A static input
+longer than `query_tokens_per_step` is processed a group of blocks at a time
 (`keras.ops.map`), so peak memory stays bounded at a million tokens.
 """
 
@@ -52,8 +53,10 @@ class HierarchicalAttention(keras.layers.Layer):
             branches off.
         num_selected_chunks: chunks each query block attends to in full; 0 turns
             the selected branch off.
-        selection_block_size: queries per block, for selection and the local
-            branch's blocking.
+        selection_block_size: queries that share one selection (made by the
+            block's first query) and one coarse level. 1 selects per query
+            (best retrieval; selection costs `O(T^2 / c)`); larger blocks cost
+            `O(T^2 / (b c))`.
         max_coarse_chunks: a query block sees at most about this many chunk
             summaries: past `max_coarse_chunks * chunk_size` tokens it uses
             chunks of chunks (`c * 2^l` tokens), so the cost stays linear in `T`.
@@ -232,14 +235,18 @@ class HierarchicalAttention(keras.layers.Layer):
         heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
         groups = heads // kv_heads
         block, chunk = self.selection_block_size, self.chunk_size
-
-        # Static lengths above `query_tokens_per_step` are processed in groups of blocks.
         static_length = x.shape[1]
+        window = self.window_size if static_length is None else max(1, min(self.window_size, static_length))
+        # The local branch runs in blocks of about the window (at most 64), a whole number of
+        # selection blocks: small selection blocks do not multiply its key gathers.
+        local_block = block * ceil_div(min(window, 64), block)
+        sub_blocks = local_block // block
+
+        # Static lengths above `query_tokens_per_step` are processed in groups of local blocks.
         in_steps = self.query_tokens_per_step is not None and static_length is not None and (
             static_length > self.query_tokens_per_step)
-        blocks_per_step = max(1, (self.query_tokens_per_step or block) // block)
-        multiple = math.lcm(block, chunk or 1, blocks_per_step * block if in_steps else 1)
-        window = self.window_size if static_length is None else max(1, min(self.window_size, static_length))
+        blocks_per_step = max(1, (self.query_tokens_per_step or local_block) // local_block)
+        multiple = math.lcm(local_block, chunk or 1, blocks_per_step * local_block if in_steps else 1)
 
         # Pad T to a multiple of the block and chunk sizes; padding is never a valid key.
         extra = (-length) % multiple
@@ -249,10 +256,13 @@ class HierarchicalAttention(keras.layers.Layer):
 
         q, k, v, q_rotated, k_rotated, valid = map(pad, (q, k, v, q_rotated, k_rotated, valid))
         padded_length = length + extra
-        num_blocks = padded_length // block
+        num_blocks = padded_length // local_block
 
-        def blocked(t):  # [B, T_pad, ...] -> [B, nb, b, ...]
-            return ops.reshape(t, (batch, num_blocks, block) + tuple(t.shape[2:]))
+        def blocked(t):  # [B, T_pad, ...] -> [B, nb, b_local, ...]
+            return ops.reshape(t, (batch, num_blocks, local_block) + tuple(t.shape[2:]))
+
+        def merged(t):  # [B, n * sub_blocks, b, ...] -> [B, n, b_local, ...]
+            return ops.reshape(t, (batch, -1, local_block) + tuple(t.shape[3:]))
 
         def grouped(t):  # [B, T_pad, Hq, d] -> [B, nb, b, Hkv, G, d]
             return blocked(ops.reshape(t, (batch, padded_length, kv_heads, groups, dim)))
@@ -270,22 +280,24 @@ class HierarchicalAttention(keras.layers.Layer):
         if gates is not None:
             gate_blocks = blocked(pad(gates))
 
-        def attend(block_ids):  # [n] -> [B, n, b, Hkv, G, d]
+        def attend(block_ids):  # local block ids [n] -> [B, n, b_local, Hkv, G, e]
             def take(t):
                 return ops.take(t, block_ids, axis=1)
 
-            query_index = block_ids[:, None] * block + ops.arange(block)[None, :]
             outputs = [local_attention(take(q_rotated_blocks), k_rotated, v, valid, block_ids,
-                                       window, block, span, float(self.span_ramp))]
+                                       window, local_block, span, float(self.span_ramp))]
             if chunk:
-                q_ids = take(q_blocks)
-                levels = block_level(block_ids * block, chunk, self.max_coarse_chunks, num_levels)
-                outputs.append(coarse_attention(q_ids, level_k, level_v, level_counts, levels,
-                                                query_index, chunk))
+                # Coarse level and selection are per selection block.
+                selection_ids = ops.reshape(block_ids[:, None] * sub_blocks + ops.arange(sub_blocks), (-1,))
+                q_selection = ops.reshape(take(q_blocks), (batch, -1, block, kv_heads, groups, dim))
+                query_index = selection_ids[:, None] * block + ops.arange(block)[None, :]
+                levels = block_level(selection_ids * block, chunk, self.max_coarse_chunks, num_levels)
+                outputs.append(merged(coarse_attention(q_selection, level_k, level_v, level_counts, levels,
+                                                       query_index, chunk)))
             if self.num_selected_chunks:
-                indices, picked = select_chunks(q_ids[:, :, 0], k_chunks, counts, block_ids * block,
+                indices, picked = select_chunks(q_selection[:, :, 0], k_chunks, counts, selection_ids * block,
                                                 chunk, self.num_selected_chunks)
-                outputs.append(selected_attention(q_ids, k, v, valid, indices, picked, chunk))
+                outputs.append(merged(selected_attention(q_selection, k, v, valid, indices, picked, chunk)))
             return _mix(outputs, None if gates is None else take(gate_blocks))
 
         block_ids = ops.arange(num_blocks, dtype="int32")

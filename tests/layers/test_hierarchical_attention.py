@@ -191,12 +191,13 @@ def test_bad_input_shape_raises_a_clear_value_error():
         HierarchicalAttention(4, 2)(np.zeros((1, 3, 30), "float32"))
 
 
-@pytest.mark.parametrize("prefix", [0, 1, 13, 33])
-def test_cached_decoding_equals_the_full_forward_pass_at_every_step(prefix):
-    # Window 10, chunks of 4, blocks of 8, coarse levels change at 24 and 48:
-    # steps cross window, chunk, block and level boundaries.
+@pytest.mark.parametrize("prefix,block", [(0, 8), (1, 8), (13, 8), (33, 8), (13, 1)])
+def test_cached_decoding_equals_the_full_forward_pass_at_every_step(prefix, block):
+    # Window 10, chunks of 4, selection blocks of 8 (local blocks of 16) or per query,
+    # coarse levels change at 24 and 48 (blocks of 8): steps cross window, chunk, block
+    # and level boundaries.
     x, _ = inputs(length=70, pad_last=0)
-    layer = make_layer(x, window_size=10, chunk_size=4, num_selected_chunks=2, selection_block_size=8,
+    layer = make_layer(x, window_size=10, chunk_size=4, num_selected_chunks=2, selection_block_size=block,
                        max_coarse_chunks=3, adaptive_span=True)
     layer.span_fraction.assign(np.array([1.0, 0.5, 0.7, 0.9], "float32"))
     full = np.asarray(layer(x))

@@ -18,7 +18,7 @@ TRAINERS = {
                               "--bleu_examples=2", "--max_new_tokens=4"], "held_out_bleu", "source", "translation"),
     "train_qa.py": (["--vocab_size=600", "--sequence_length=64", "--steps_per_epoch=2", "--eval_tokens=64,256", "--eval_examples=2",
                      "--train_contexts_per_fact=1"], "by_context_tokens", "context", "answer"),
-    "train_chat.py": (["--sequence_length=32", "--max_new_tokens=4", "--held_out_every=50"], "held_out_loss",
+    "train_chat.py": (["--sequence_length=32", "--max_new_tokens=4", "--held_out_every=50", "--steps_per_epoch=4"], "held_out_loss",
                       "messages", "reply"),
 }
 
