@@ -24,12 +24,12 @@ CONFIGS = {
     "tiny": dict(
         size=dict(num_layers=2, num_query_heads=4, num_key_value_heads=4, hidden_dim=64,
                   intermediate_dim=172),
-        attention=dict(window_size=32, chunk_size=16, num_selected_chunks=2, selection_block_size=16),
+        attention=dict(window_size=32, chunk_size=16, num_selected_chunks=2, selection_block_size=1),
         training=dict(steps=1500, batch_size=16, train_length=256, learning_rate=3e-3)),
     "small": dict(
         size=dict(num_layers=4, num_query_heads=4, num_key_value_heads=4, hidden_dim=128,
                   intermediate_dim=344),
-        attention=dict(window_size=128, chunk_size=32, num_selected_chunks=4, selection_block_size=64),
+        attention=dict(window_size=128, chunk_size=32, num_selected_chunks=4, selection_block_size=1),
         training=dict(steps=500, batch_size=4, train_length=2048, learning_rate=2e-3)),
 }
 VOCABULARY_SIZE = 4000
