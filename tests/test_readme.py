@@ -50,6 +50,12 @@ def test_bash_blocks_are_split_into_commands():
                                    ({}, ["pip", "install", "-e", ".[test]"])]
 
 
+def test_every_readme_bash_command_is_of_a_kind_these_tests_check():
+    for _, argv in bash_commands(readme()):
+        assert (argv[:2] == ["pip", "install"] or argv[:3] == ["python", "-m", "pytest"]
+                or argv[:1] == ["python"] and argv[1].startswith("trainers/") or argv[0] in ("docker", "curl")), argv
+
+
 # Parses each command line's flags with the trainer's own absl definitions (validators included), then
 # returns without training: a renamed flag, a dropped enum value or a bad value fails here.
 PARSE_FLAGS = """

@@ -264,7 +264,7 @@ class HierarchicalAttention(keras.layers.Layer):
         def merged(t):  # [B, n * sub_blocks, b, ...] -> [B, n, b_local, ...]
             return ops.reshape(t, (batch, -1, local_block) + tuple(t.shape[3:]))
 
-        def grouped(t):  # [B, T_pad, Hq, d] -> [B, nb, b, Hkv, G, d]
+        def grouped(t):  # [B, T_pad, Hq, d] -> [B, nb, b_local, Hkv, G, d]
             return blocked(ops.reshape(t, (batch, padded_length, kv_heads, groups, dim)))
 
         q_blocks, q_rotated_blocks = grouped(q), grouped(q_rotated)
