@@ -43,8 +43,8 @@ def attention(q, k, v, mask, multiplier=None):
 def hierarchical_attention(layer, x, padding_mask=None, positions=None, values=None):
     """Reference output of a built `HierarchicalAttention` with RoPE scaling "none".
 
-    Selected branch: every complete chunk before the query's block (exact when
-    `num_selected_chunks * chunk_size >= T`). With `values [B, T, Hkv, e]`: mixes
+    Selected branch: the raw tokens of the chunks that `selected_chunks` picks
+    for the query's block. With `values [B, T, Hkv, e]`: mixes
     those instead of the layer's values (chunk means not projected) and returns
     the gated mix before the output projection, `[B, T, Hq, e]`.
     """
@@ -94,8 +94,23 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None, values=N
         branches.append(coarse)
     if layer.num_selected_chunks:
         c, b = layer.chunk_size, layer.selection_block_size
-        chunk_done_before_block = ((t[None, :] // c + 1) * c) <= (t[:, None] // b) * b
-        branches.append(attention(q, k, v, chunk_done_before_block[None, None] & key_ok))
+        groups = heads // kv_heads
+        chunk_of = t // c
+        picked = np.zeros((batch, heads, length, length), bool)
+        for row in range(batch):
+            def chunk_key(i, h):  # projected mean key of chunk i, None if it holds no token
+                members = valid[row, i * c : (i + 1) * c]
+                if not members.any():
+                    return None
+                return k[row, i * c : (i + 1) * c][members, h].mean(0) @ w["chunk_key/kernel"]
+
+            for start in range(0, length, b):
+                for h in range(kv_heads):
+                    first_query = q[row, start, h * groups : (h + 1) * groups] / math.sqrt(dim)
+                    chosen = selected_chunks(first_query, lambda i: chunk_key(i, h), start // c,
+                                             layer.num_selected_chunks)
+                    picked[row, h * groups : (h + 1) * groups, start : start + b] = np.isin(chunk_of, chosen)
+        branches.append(attention(q, k, v, picked & key_ok))
 
     out = branches[0]
     if len(branches) > 1:
@@ -105,3 +120,21 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None, values=N
     if values is not None:
         return out
     return out.reshape(batch, length, heads * dim) @ w["attention_output/kernel"]
+
+
+def selected_chunks(first_query, chunk_key, complete, num_selected):
+    """Chunks a query block attends to in full: the top `n` by attention probability.
+
+    `first_query [G, d]` (scaled), the block's first query; `chunk_key(i)` -> the
+    projected mean key `[d]` of chunk `i`, or None when it holds no token;
+    `complete`: chunks that end before the block. A chunk's score is its softmax
+    probability among those chunks, summed over the `G` heads.
+    """
+    keys = [(i, chunk_key(i)) for i in range(complete)]
+    keys = [(i, key) for i, key in keys if key is not None]
+    if not keys:
+        return []
+    logits = first_query @ np.stack([key for _, key in keys], axis=1)  # [G, K]
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    scores = (probs / probs.sum(axis=1, keepdims=True)).sum(axis=0)
+    return [keys[j][0] for j in np.argsort(-scores, kind="stable")[:num_selected]]

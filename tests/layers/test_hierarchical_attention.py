@@ -121,6 +121,15 @@ def test_causality_perturbing_the_future_never_changes_the_past(kwargs):
         assert not np.allclose(out[:, t + 1 :], base[:, t + 1 :])
 
 
+@pytest.mark.parametrize("block", [1, 8])
+def test_partial_selection_attends_to_the_reference_top_chunks(block):
+    # 2 of up to 30 chunks per block (or per query), with padding.
+    x, mask = inputs(length=120, pad_last=7)
+    layer = make_layer(x, window_size=6, chunk_size=4, num_selected_chunks=2, selection_block_size=block,
+                       max_coarse_chunks=2)
+    assert_close(layer(x, padding_mask=mask), reference.hierarchical_attention(layer, x, mask))
+
+
 def test_selection_picks_the_chunk_that_the_query_matches():
     # Chunk 1 holds a key that every query matches strongly: each block that can
     # see it must pick it, and nothing that is not complete before the block.
