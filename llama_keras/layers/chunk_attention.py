@@ -40,45 +40,36 @@ def summarize_chunks(k, v, valid, chunk_size):
     return mean(k), mean(v), counts
 
 
-def pool_pairs(k_chunks, v_chunks, counts):
-    """Count-weighted mean of consecutive pairs of chunk summaries.
-
-    `[B, N, Hkv, d]` x2, `[B, N]` -> `[B, ceil(N / 2), Hkv, d]` x2, `[B, ceil(N / 2)]`.
-    A count-weighted mean of two chunk means is the mean over both chunks' tokens.
-    """
-    batch, num_chunks, heads = ops.shape(k_chunks)[:3]
-    extra = num_chunks % 2
-    counts = ops.pad(counts, [(0, 0), (0, extra)])
-    weights = counts[:, :, None, None]
-    pooled_counts = ops.sum(ops.reshape(counts, (batch, -1, 2)), axis=-1)
-    denominator = ops.maximum(pooled_counts, 1.0)[:, :, None, None]
-
-    def pool(x):
-        x = ops.pad(x, [(0, 0), (0, extra), (0, 0), (0, 0)]) * weights
-        return ops.sum(ops.reshape(x, (batch, -1, 2, heads, ops.shape(x)[-1])), axis=2) / denominator
-
-    return pool(k_chunks), pool(v_chunks), pooled_counts
-
-
 def coarse_levels(k_chunks, v_chunks, counts, num_levels, level_size):
     """Summaries of chunks of `c * 2^l` tokens for levels `l < num_levels`.
 
-    Level `l + 1` pools pairs of level-`l` summaries (count-weighted, so it is
-    the mean over all its tokens). Each level keeps only its first `level_size`
-    summaries: a query block uses the finest level at which its past fits in
-    `max_coarse_chunks` summaries (`block_level`), so no block needs more.
+    Summary `s` of level `l` is the mean over the tokens of chunks
+    `[s * 2^l, (s + 1) * 2^l)`: a count-weighted mean of those chunk means, read
+    off prefix sums over chunks in float32 (one set of ops for any number of
+    levels). Each level keeps only its first `level_size` summaries: a query
+    block uses the finest level at which its past fits in `max_coarse_chunks`
+    summaries (`block_level`), so no block needs more.
 
     `[B, N, Hkv, d]` x2, `[B, N]` -> `[B, L, S, Hkv, d]` x2, `[B, L, S]`.
     """
-    levels = []
-    for _ in range(num_levels):
-        shortfall = ops.maximum(level_size - ops.shape(counts)[1], 0)
-        levels.append(tuple(
-            ops.pad(t, [(0, 0), (0, shortfall)] + [(0, 0)] * (len(t.shape) - 2))[:, :level_size]
-            for t in (k_chunks, v_chunks, counts)
-        ))
-        k_chunks, v_chunks, counts = pool_pairs(k_chunks, v_chunks, counts)
-    return tuple(ops.stack(parts, axis=1) for parts in zip(*levels))
+    num_chunks = ops.shape(counts)[1]
+    width = 2 ** ops.arange(num_levels, dtype="int32")[:, None]  # chunks per summary, [L, 1]
+    # Clipping the summary index first keeps `start` within int32 at any level.
+    summary = ops.minimum(ops.arange(level_size, dtype="int32")[None, :], ceil_div(num_chunks, width))
+    start = ops.minimum(summary * width, num_chunks)  # [L, S]
+    end = ops.minimum(start + width, num_chunks)
+
+    def level_sums(x):  # [B, N, ...] -> [B, L, S, ...]: the sum over each summary's chunks
+        prefix = ops.cumsum(ops.cast(x, "float32"), axis=1)
+        prefix = ops.pad(prefix, [(0, 0), (1, 0)] + [(0, 0)] * (len(x.shape) - 2))
+        return ops.take(prefix, end, axis=1) - ops.take(prefix, start, axis=1)
+
+    weights = counts[:, :, None, None]
+    level_counts = level_sums(counts)
+    denominator = ops.maximum(level_counts, 1.0)[..., None, None]
+    level_k = ops.cast(level_sums(k_chunks * weights) / denominator, k_chunks.dtype)
+    level_v = ops.cast(level_sums(v_chunks * weights) / denominator, v_chunks.dtype)
+    return level_k, level_v, ops.cast(level_counts, counts.dtype)
 
 
 def block_level(block_start, chunk_size, max_coarse_chunks, num_levels):
