@@ -43,6 +43,15 @@ class LLAMACausalLM(DistributedTrainingFix, keras_hub.models.CausalLM):
         return super().generate(inputs, max_length=max_length, stop_token_ids=stop_token_ids,
                                 strip_prompt=strip_prompt)
 
+    def make_generate_function(self):
+        """keras-hub's, but traced without AutoGraph on TensorFlow: `generate_step`
+        and the layers' `prefill` / `decode` use explicit `ops.cond` / loops, so
+        converting them would only cost tracing time."""
+        if self.generate_function is None and keras.config.backend() == "tensorflow" and not self.run_eagerly:
+            jit_compile = getattr(self, "jit_compile", True)
+            self.generate_function = tf.function(self.generate_step, jit_compile=jit_compile, autograph=False)
+        return super().make_generate_function()
+
     def call_with_cache(self, token_ids, cache, cache_update_index):
         """One position: `token_ids [B, 1]` at `cache_update_index` ->
         (`logits [B, 1, V]`, `hidden [B, 1, D]`, updated cache)."""

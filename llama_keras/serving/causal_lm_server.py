@@ -7,6 +7,7 @@ Text; nothing needs XLA or Python at serving time.
 import tensorflow as tf
 
 from llama_keras.serving.task_server import TaskServer
+from llama_keras.serving.task_server import serving_function
 
 # A batch whose prompt lengths differ by more than this is generated row by row.
 _MAX_REFED_TOKENS = 32
@@ -43,9 +44,12 @@ class GreedyGenerationServer(TaskServer):
     def _continue(self, prompt_ids, max_new_tokens, keep_prompt):
         """Ragged prompt ids `[B, None]` -> text `[B]`: each prompt (if `keep_prompt`)
         and its greedy continuation, up to `max_new_tokens` tokens or `</s>`."""
+        return tf.cond(prompt_ids.nrows() == 0, lambda: tf.zeros([0], tf.string),
+                       lambda: self._continue_rows(prompt_ids, max_new_tokens, keep_prompt))
+
+    def _continue_rows(self, prompt_ids, max_new_tokens, keep_prompt):
+        """`_continue` for a batch of at least one prompt."""
         tokenizer = self.tokenizer
-        if prompt_ids.nrows() == 0:
-            return tf.zeros([0], tf.string)
         lengths = tf.cast(prompt_ids.row_lengths(), tf.int32)
         max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens_limit)
         total = tf.reduce_max(lengths) + max_new_tokens
@@ -105,12 +109,12 @@ class TranslationServer(GreedyGenerationServer):
     `LLAMASeq2SeqLM`: the prompt is `<s> source </s>`, as in training. Sources keep
     their first `max_prompt_tokens` tokens."""
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    @serving_function(tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32))
     def translate(self, source, max_new_tokens):
         prompt_ids = self._prompt_ids(source, keep_last=False, separator=True)
         return {"translation": self._continue(prompt_ids, max_new_tokens, keep_prompt=False)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @serving_function(tf.TensorSpec([None], tf.string))
     def translate_default(self, source):
         return self.translate(source, tf.constant(self.default_max_new_tokens, tf.int32))
 
@@ -122,7 +126,7 @@ class CausalLMServer(GreedyGenerationServer):
     """`serving_default(prompts: string[None], max_new_tokens: int32 scalar) ->
     generated: string[None]` and `generate_default(prompts)`."""
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    @serving_function(tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32))
     def generate(self, prompts, max_new_tokens):
         """Greedy continuation of each prompt, `<s>` prepended, up to `max_new_tokens`
         tokens or `</s>` -> the prompt and continuation as text (as `generate()`).
@@ -134,7 +138,7 @@ class CausalLMServer(GreedyGenerationServer):
         prompt_ids = self._prompt_ids(prompts, keep_last=True, separator=False)
         return {"generated": self._continue(prompt_ids, max_new_tokens, keep_prompt=True)}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @serving_function(tf.TensorSpec([None], tf.string))
     def generate_default(self, prompts):
         return self.generate(prompts, tf.constant(self.default_max_new_tokens, tf.int32))
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from llama_keras.models.chat_lm import ROLES
 from llama_keras.serving.causal_lm_server import GreedyGenerationServer
+from llama_keras.serving.task_server import serving_function
 
 _STRING = r'"((?:[^"\\]|\\.)*)"'
 _ROLE_FIRST = r'\{\s*"role"\s*:\s*"(?:%s)"\s*,\s*"content"\s*:\s*' + _STRING + r"\s*\}"
@@ -46,7 +47,7 @@ class ChatServer(GreedyGenerationServer):
     (`max_new_tokens` tokens at most) and `chat(messages, max_new_tokens: int32)`, for
     `LLAMAChatLM`. Histories keep their last `max_prompt_tokens` tokens."""
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)])
+    @serving_function(tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32))
     def chat(self, messages, max_new_tokens):
         history, valid = history_from_json(self.tokenizer.repair(messages))
         prompt_ids = self._prompt_ids(history, keep_last=True, separator=True)
@@ -55,7 +56,7 @@ class ChatServer(GreedyGenerationServer):
                                     "roles " + "/".join(ROLES) + ", the last from the user.")
         return {"reply": tf.where(valid, replies, ""), "error": error}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @serving_function(tf.TensorSpec([None], tf.string))
     def chat_default(self, messages):
         return self.chat(messages, tf.constant(self.default_max_new_tokens, tf.int32))
 

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from llama_keras.serving.task_server import TaskServer
+from llama_keras.serving.task_server import serving_function
 
 
 class ClassifierServer(TaskServer):
@@ -24,12 +25,14 @@ class ClassifierServer(TaskServer):
         self.class_names = tf.constant([str(name) for name in class_names])
         self.max_input_tokens = int(max_input_tokens)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    @serving_function(tf.TensorSpec([None], tf.string))
     def classify(self, text):
+        empty = {"label": tf.zeros([0], tf.string), "probabilities": tf.zeros([0, self.task.num_classes], tf.float32)}
+        return tf.cond(tf.size(text) == 0, lambda: empty, lambda: self._classify(text))
+
+    def _classify(self, text):
+        """`classify` for a batch of at least one text."""
         classifier = self.task
-        if tf.size(text) == 0:
-            return {"label": tf.zeros([0], tf.string),
-                    "probabilities": tf.zeros([0, classifier.num_classes], tf.float32)}
         packed = classifier.preprocessor.pack((text,))
         inputs = {key: packed[key][:, : self.max_input_tokens] for key in ("token_ids", "padding_mask")}
         scores = tf.cast(classifier(inputs, training=False), tf.float32)

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from llama_keras.serving.task_server import TaskServer
+from llama_keras.serving.task_server import serving_function
 
 
 class QuestionAnswererServer(TaskServer):
@@ -19,11 +20,14 @@ class QuestionAnswererServer(TaskServer):
         super().__init__(question_answerer)
         self.max_context_chars = int(max_context_chars)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string)])
+    @serving_function(tf.TensorSpec([None], tf.string), tf.TensorSpec([None], tf.string))
     def answer(self, context, question):
-        if tf.size(context) == 0:
-            return {"answer": tf.zeros([0], tf.string), "start": tf.zeros([0], tf.int32),
-                    "end": tf.zeros([0], tf.int32), "score": tf.zeros([0], tf.float32)}
+        empty = {"answer": tf.zeros([0], tf.string), "start": tf.zeros([0], tf.int32),
+                 "end": tf.zeros([0], tf.int32), "score": tf.zeros([0], tf.float32)}
+        return tf.cond(tf.size(context) == 0, lambda: empty, lambda: self._answer(context, question))
+
+    def _answer(self, context, question):
+        """`answer` for a batch of at least one context."""
         context = tf.strings.substr(self.tokenizer.repair(context), 0, self.max_context_chars, unit="UTF8_CHAR")
         return self.task.answer_graph(question, context)
 

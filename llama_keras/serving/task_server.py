@@ -3,6 +3,13 @@
 import tensorflow as tf
 
 
+def serving_function(*input_signature):
+    """`tf.function` decorator for a serving signature. Traced without AutoGraph:
+    serving code writes its control flow as `tf.cond` / `tf.while_loop`, and
+    converting the model's Python code would only cost export time."""
+    return tf.function(input_signature=list(input_signature), autograph=False)
+
+
 class _Hidden:
     """Holds an object out of SavedModel tracking: the model's own cached
     `tf.function`s (e.g. keras-hub's `generate_function`, which uses XLA-only
