@@ -5,6 +5,7 @@ import pytest
 from tests.fixtures import SENTENCES
 from tests.fixtures import tiny_causal_lm
 from tests.helpers import assert_close
+from tests.helpers import endless_batches
 
 # Tiny preset: window 16, chunks of 8, blocks of 8; max_coarse_chunks=2 makes the
 # coarse level change at 16, 32, 64 tokens.
@@ -69,7 +70,8 @@ def test_generate_strings_with_keras_hub_samplers_beyond_the_training_length(sam
 def test_fit_on_raw_strings_lowers_the_loss():
     lm = tiny_causal_lm()
     lm.compile(optimizer=keras.optimizers.Adam(1e-2), sampler="greedy")
-    history = lm.fit(SENTENCES * 8, epochs=25, batch_size=8, verbose=0)
+    batches, steps = endless_batches(SENTENCES * 8, batch_size=8)
+    history = lm.fit(batches, steps_per_epoch=steps, epochs=25, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     # After fitting, the model continues a memorised sentence.
     assert "The sky is blue" in lm.generate(["The grass is green. The sky"], max_length=24)[0]

@@ -4,6 +4,7 @@ import pytest
 
 import llama_keras as lk
 from tests.fixtures import tokenizer_proto
+from tests.helpers import endless_batches
 
 CONVERSATIONS = [
     [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi there."},
@@ -42,7 +43,8 @@ def test_long_histories_lose_their_oldest_turns_in_training_and_the_reply_keeps_
 def test_learns_the_replies_and_chats_with_a_history_longer_than_the_training_length():
     chat_lm = tiny_chat_lm()
     chat_lm.compile(optimizer=keras.optimizers.Adam(1e-2), sampler="greedy")
-    history = chat_lm.fit(lk.models.chat_examples(CONVERSATIONS), batch_size=4, epochs=60, verbose=0)
+    batches, steps = endless_batches(lk.models.chat_examples(CONVERSATIONS), batch_size=4)
+    history = chat_lm.fit(batches, steps_per_epoch=steps, epochs=60, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
     assert chat_lm.chat(CONVERSATIONS[1][:1]) == "The sky is blue."
     assert chat_lm.chat(CONVERSATIONS[0][:3]) == "The grass is green."

@@ -5,6 +5,7 @@ import pytest
 import llama_keras as lk
 from tests.fixtures import tokenizer_proto
 from tests.helpers import check_save_and_load
+from tests.helpers import endless_batches
 
 FILLER = "The grass is green. The sky is blue. "
 
@@ -48,7 +49,8 @@ def test_learns_to_find_the_key_and_answers_far_longer_contexts():
     qa = tiny_question_answerer(sequence_length=64)
     qa.compile(optimizer=keras.optimizers.Adam(3e-3))
     x, spans = key_questions(64, seed=0)
-    history = qa.fit(x, spans, batch_size=8, epochs=15, verbose=0)
+    batches, steps = endless_batches(x, spans, batch_size=8)
+    history = qa.fit(batches, steps_per_epoch=steps, epochs=15, verbose=0)
     assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
     qa.preprocessor = lk.LLAMAQuestionAnswererPreprocessor(qa.preprocessor.tokenizer, None)
     x, spans = key_questions(10, seed=1, filler_repeats=6)  # ~4x the training length

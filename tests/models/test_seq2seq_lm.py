@@ -5,6 +5,7 @@ import pytest
 import llama_keras as lk
 from tests.fixtures import tokenizer_proto
 from tests.helpers import assert_close
+from tests.helpers import endless_batches
 
 PAIRS = [("The sky is blue.", "El cielo es azul."), ("The grass is green.", "La hierba es verde."),
          ("The sun is yellow.", "El sol es amarillo."), ("Here we go.", "Allá vamos.")]
@@ -50,7 +51,8 @@ def test_learns_to_translate_the_pairs_and_generate_returns_only_the_target():
     translator = tiny_translator()
     translator.compile(optimizer=keras.optimizers.Adam(1e-2), sampler="greedy")
     sources, targets = (list(column) for column in zip(*PAIRS))
-    history = translator.fit({"source": sources, "target": targets}, batch_size=4, epochs=60, verbose=0)
+    batches, steps = endless_batches({"source": sources, "target": targets}, batch_size=4)
+    history = translator.fit(batches, steps_per_epoch=steps, epochs=60, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
     assert translator.generate(sources, max_length=32) == targets
     assert translator.generate(sources[0], max_length=32) == targets[0]
