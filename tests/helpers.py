@@ -16,9 +16,8 @@ def endless_batches(x, y=None, batch_size=8, seed=0):
     """`(x, y)` -> (an endless, reshuffled `tf.data` of batches, batches per epoch).
 
     `fit(dataset, steps_per_epoch=...)` keeps one iterator across epochs. A new
-    iterator over data that a task's preprocessor tokenizes costs ~0.6 s (the
-    SentencePiece op is set up again): at one or two steps an epoch, most of a
-    tiny test's time.
+    iterator over data mapped through a task's preprocessor costs ~0.6 s here:
+    at one or two steps an epoch, most of a tiny test's time.
     """
     size = len(tf.nest.flatten(x)[0])
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))

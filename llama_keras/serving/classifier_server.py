@@ -27,7 +27,8 @@ class ClassifierServer(TaskServer):
 
     @serving_function(tf.TensorSpec([None], tf.string))
     def classify(self, text):
-        empty = {"label": tf.zeros([0], tf.string), "probabilities": tf.zeros([0, self.task.num_classes], tf.float32)}
+        empty = {"label": tf.zeros([0], tf.string),
+                 "probabilities": tf.zeros([0, self.task.num_classes], tf.float32)}
         return tf.cond(tf.size(text) == 0, lambda: empty, lambda: self._classify(text))
 
     def _classify(self, text):
