@@ -1,4 +1,4 @@
-"""Checks every layer and model gets: config round-trip, jit equals eager, save/load."""
+"""Checks every layer and model gets (config round-trip, jit equals eager, save/load), and a data helper."""
 
 import math
 import os

@@ -59,17 +59,19 @@ def coarse_levels(k_chunks, v_chunks, counts, num_levels, level_size):
     start = ops.minimum(summary * width, num_chunks)  # [L, S]
     end = ops.minimum(start + width, num_chunks)
 
-    def level_sums(x):  # [B, N, ...] -> [B, L, S, ...]: the sum over each summary's chunks
-        prefix = ops.cumsum(ops.cast(x, "float32"), axis=1)
-        prefix = ops.pad(prefix, [(0, 0), (1, 0)] + [(0, 0)] * (len(x.shape) - 2))
+    def level_sums(x):  # float32 [B, N, ...] -> [B, L, S, ...]: the sum over each summary's chunks
+        prefix = ops.pad(ops.cumsum(x, axis=1), [(0, 0), (1, 0)] + [(0, 0)] * (len(x.shape) - 2))
         return ops.take(prefix, end, axis=1) - ops.take(prefix, start, axis=1)
 
-    weights = counts[:, :, None, None]
-    level_counts = level_sums(counts)
+    weights = ops.cast(counts, "float32")
+    level_counts = level_sums(weights)
     denominator = ops.maximum(level_counts, 1.0)[..., None, None]
-    level_k = ops.cast(level_sums(k_chunks * weights) / denominator, k_chunks.dtype)
-    level_v = ops.cast(level_sums(v_chunks * weights) / denominator, v_chunks.dtype)
-    return level_k, level_v, ops.cast(level_counts, counts.dtype)
+
+    def level_means(x):  # [B, N, Hkv, d] chunk means -> [B, L, S, Hkv, d] summary means, in x's dtype
+        sums = level_sums(ops.cast(x, "float32") * weights[:, :, None, None])
+        return ops.cast(sums / denominator, x.dtype)
+
+    return level_means(k_chunks), level_means(v_chunks), ops.cast(level_counts, counts.dtype)
 
 
 def block_level(block_start, chunk_size, max_coarse_chunks, num_levels):
