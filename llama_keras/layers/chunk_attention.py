@@ -13,6 +13,7 @@ complete chunks by coarse attention probability and attends to their raw tokens
 from keras import ops
 
 from llama_keras.layers.utils import ceil_div
+from llama_keras.layers.utils import masked_attention
 from llama_keras.layers.utils import masked_softmax
 
 COARSE_SCORES = "bnqhgd,bnmhd->bnhgqm"
@@ -102,8 +103,7 @@ def coarse_attention(q, level_k, level_v, level_counts, levels, query_index, chu
     chunk_end = (ops.arange(ops.shape(level_k)[2]) + 1)[None, :] * size[:, None]  # [n, S]
     complete = chunk_end[:, None, :] <= query_index[:, :, None] + 1  # [n, b, S]
     mask = complete[None, :, None, None, :, :] & (counts > 0)[:, :, None, None, None, :]
-    probs = masked_softmax(ops.einsum(COARSE_SCORES, q, keys), mask)
-    return ops.einsum(COARSE_OUTPUT, ops.cast(probs, values.dtype), values)
+    return masked_attention(ops.einsum(COARSE_SCORES, q, keys), mask, values, COARSE_OUTPUT)
 
 
 def select_chunks(block_query, k_chunks, counts, block_start, chunk_size, num_selected):
@@ -161,8 +161,8 @@ def selected_attention(q, k, v, key_valid, indices, picked, chunk_size):
     keys, values = gather(by_chunk(k)), gather(by_chunk(v))
     valid = ops.broadcast_to(key_valid[:, :, None], (batch, ops.shape(key_valid)[1], heads))
     valid = gather(by_chunk(valid)) & ops.repeat(picked, chunk_size, axis=-1)  # [B, n, Hkv, s * c]
-    probs = masked_softmax(ops.einsum(SELECTED_SCORES, q, keys), valid[:, :, :, None, None, :])
-    return ops.einsum(SELECTED_OUTPUT, ops.cast(probs, v.dtype), values)
+    return masked_attention(ops.einsum(SELECTED_SCORES, q, keys), valid[:, :, :, None, None, :], values,
+                            SELECTED_OUTPUT)
 
 
 def coarse_attention_step(q, level_k, level_v, level_counts, level, position, chunk_size):
@@ -174,8 +174,8 @@ def coarse_attention_step(q, level_k, level_v, level_counts, level, position, ch
     """
     chunk_end = (ops.arange(ops.shape(level_k)[1]) + 1) * (chunk_size * 2**level)
     mask = (chunk_end[None, :] <= position + 1) & (level_counts > 0)  # [B, S]
-    probs = masked_softmax(ops.einsum("bhgd,bmhd->bhgm", q, level_k), mask[:, None, None, :])
-    return ops.einsum("bhgm,bmhd->bhgd", ops.cast(probs, level_v.dtype), level_v)
+    scores = ops.einsum("bhgd,bmhd->bhgm", q, level_k)
+    return masked_attention(scores, mask[:, None, None, :], level_v, "bhgm,bmhd->bhgd")
 
 
 def selected_attention_step(q, k_cache, v_cache, indices, picked, chunk_size):
@@ -193,5 +193,5 @@ def selected_attention_step(q, k_cache, v_cache, indices, picked, chunk_size):
         return ops.take(ops.reshape(cache, (-1, dim)), rows, axis=0)
 
     valid = ops.repeat(picked, chunk_size, axis=-1)[:, :, None, :]  # [B, Hkv, 1, s * c]
-    probs = masked_softmax(ops.einsum("bhgd,bhkd->bhgk", q, gather(k_cache)), valid)
-    return ops.einsum("bhgk,bhkd->bhgd", ops.cast(probs, v_cache.dtype), gather(v_cache))
+    scores = ops.einsum("bhgd,bhkd->bhgk", q, gather(k_cache))
+    return masked_attention(scores, valid, gather(v_cache), "bhgk,bhkd->bhgd")

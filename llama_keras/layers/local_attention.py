@@ -8,7 +8,7 @@ index `t`, the keys `t - w < j <= t`.
 from keras import ops
 
 from llama_keras.layers.utils import ceil_div
-from llama_keras.layers.utils import masked_softmax
+from llama_keras.layers.utils import masked_attention
 
 SCORES = "bnqhgd,bnkhd->bnhgqk"
 OUTPUT = "bnhgqk,bnkhd->bnqhgd"
@@ -60,13 +60,11 @@ def local_attention(q, k, v, key_valid, block_ids, window, block_size, span=None
     band = (dist >= 0) & (dist < window)
     mask = band[None, :, None, None, :, :] & valid[:, :, None, None, None, :]
 
-    probs = masked_softmax(ops.einsum(SCORES, q, keys), mask)  # [B, n, Hkv, G, b, K]
+    ramp = None
     if span is not None:
         dist = ops.cast(dist, "float32")[None, :, None, None, :, :]
         ramp = ops.clip((span_ramp + span[None, None, :, :, None, None] - dist) / span_ramp, 0.0, 1.0)
-        probs = probs * ramp
-        probs = probs / (ops.sum(probs, axis=-1, keepdims=True) + 1e-9)
-    return ops.einsum(OUTPUT, ops.cast(probs, v.dtype), values)
+    return masked_attention(ops.einsum(SCORES, q, keys), mask, values, OUTPUT, ramp)  # scores [B, n, Hkv, G, b, K]
 
 
 def local_attention_step(q, ring_k, ring_v, position, span=None, span_ramp=1.0):
@@ -78,9 +76,9 @@ def local_attention_step(q, ring_k, ring_v, position, span=None, span_ramp=1.0):
     """
     window = ops.shape(ring_k)[1]
     slot_position = position - (position - ops.arange(window)) % window  # [w]
-    probs = masked_softmax(ops.einsum("bhgd,bkhd->bhgk", q, ring_k), slot_position >= 0)
+    ramp = None
     if span is not None:
         dist = ops.cast(position - slot_position, "float32")
-        probs = probs * ops.clip((span_ramp + span[None, :, :, None] - dist) / span_ramp, 0.0, 1.0)
-        probs = probs / (ops.sum(probs, axis=-1, keepdims=True) + 1e-9)
-    return ops.einsum("bhgk,bkhd->bhgd", ops.cast(probs, ring_v.dtype), ring_v)
+        ramp = ops.clip((span_ramp + span[None, :, :, None] - dist) / span_ramp, 0.0, 1.0)
+    scores = ops.einsum("bhgd,bkhd->bhgk", q, ring_k)
+    return masked_attention(scores, slot_position >= 0, ring_v, "bhgk,bkhd->bhgd", ramp)
