@@ -1,4 +1,9 @@
-"""Each task trainer runs end to end on its real data (tiny sizes): trains, scores, exports."""
+"""Each task trainer runs end to end on its real data (tiny sizes): trains, scores, exports.
+
+They run without XLA (`--nojit_compile`), which halves their fit time (compiling, not
+computing, at these sizes); the trainers share that code path with `train_lm.py`,
+whose end-to-end test runs it compiled.
+"""
 
 import json
 import os
@@ -10,7 +15,7 @@ import pytest
 from tests.trainers.test_train_lm import ROOT
 
 TINY = ["--preset=llama_keras_tiny", "--num_layers=1", "--hidden_dim=32", "--vocab_size=400", "--batch_size=4",
-        "--epochs=1", "--warmup_steps=1"]
+        "--epochs=1", "--warmup_steps=1", "--nojit_compile"]
 TRAINERS = {
     "train_classifier.py": (["--max_examples=200", "--sequence_length=32", "--held_out_fraction=0.1"],
                             "held_out_accuracy", "text", "label"),
