@@ -64,7 +64,8 @@ def local_attention(q, k, v, key_valid, block_ids, window, block_size, span=None
     if span is not None:
         dist = ops.cast(dist, "float32")[None, :, None, None, :, :]
         ramp = ops.clip((span_ramp + span[None, None, :, :, None, None] - dist) / span_ramp, 0.0, 1.0)
-    return masked_attention(ops.einsum(SCORES, q, keys), mask, values, OUTPUT, ramp)  # scores [B, n, Hkv, G, b, K]
+    scores = ops.einsum(SCORES, q, keys)  # [B, n, Hkv, G, b, K]
+    return masked_attention(scores, mask, values, OUTPUT, ramp)
 
 
 def local_attention_step(q, ring_k, ring_v, position, span=None, span_ramp=1.0):
