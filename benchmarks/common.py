@@ -1,5 +1,6 @@
 """Shared benchmark plumbing: run one measurement per fresh subprocess, write tables."""
 
+import collections
 import json
 import os
 import resource
@@ -16,6 +17,18 @@ SIZE = dict(vocabulary_size=8000, num_layers=4, num_query_heads=8, num_key_value
 def peak_rss_gb():
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def host():
+    """This machine's CPU model, vector extension and core count, e.g. "AMD EPYC, AVX2, 2 cores":
+    speeds differ by up to ~3x between the hosts this project runs on."""
+    with open("/proc/cpuinfo") as f:
+        info = f.read()
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 "unknown CPU")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model}, {vector}, {os.cpu_count()} cores"
 
 
 def run_worker(script, args, timeout_s):
@@ -48,7 +61,8 @@ def measure_points(script, name, xs, models, worker_args, timeout_s, update=Fals
     for x in measured:
         for model in models:
             reason = skip(model, x) if skip else None
-            results[model][x] = {"error": reason} if reason else run_worker(script, worker_args(model, x), timeout_s)
+            results[model][x] = {"error": reason} if reason else {
+                **run_worker(script, worker_args(model, x), timeout_s), "host": host()}
             print(x, model, results[model][x], flush=True)
     return results, xs
 
@@ -77,12 +91,24 @@ def merge_previous(name, results, points):
 
 
 def write_results(name, title, note, table, results):
-    """Writes `results/<name>.md` (title, note, table) and `results/<name>.json`."""
+    """Writes `results/<name>.md` (title, note, table, and the hosts of the points
+    that `measure_points` measured) and `results/<name>.json`."""
     os.makedirs(RESULTS_DIR, exist_ok=True)
     with open(os.path.join(RESULTS_DIR, f"{name}.md"), "w") as f:
-        f.write(f"# {title}\n\n{note}\n\n{table}\n")
+        f.write(f"# {title}\n\n{note}\n\n{table}\n{hosts_line(results)}")
     with open(os.path.join(RESULTS_DIR, f"{name}.json"), "w") as f:
         json.dump(results, f, indent=1)
+
+
+def hosts_line(results):
+    """"Measured on: <host> (n points), ..." for `measure_points` results
+    ({model: {x: point}}) whose points record their host; "" for others."""
+    points = [p for measured in results.values() if isinstance(measured, dict)
+              for p in measured.values() if isinstance(p, dict) and "error" not in p]
+    if not any("host" in p for p in points):
+        return ""
+    hosts = collections.Counter(p.get("host", "an earlier, unrecorded host") for p in points)
+    return "\nMeasured on: " + "; ".join(f"{h} ({n} point{'s' * (n > 1)})" for h, n in hosts.items()) + ".\n"
 
 
 def plot_results(name, title, results, xs, axes):
