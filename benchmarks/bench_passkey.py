@@ -3,6 +3,7 @@
     python benchmarks/bench_passkey.py                           # train both, evaluate 1k-128k
     python benchmarks/bench_passkey.py --lengths=1024,4096 --samples=10   # a quick look
     python benchmarks/bench_passkey.py --config=small            # 4 layers, hidden 128, trained at 2k
+    python benchmarks/bench_passkey.py --seeds=0,1,2 --lengths=256,4096  # ours: one recipe, three seeds
 
 Both models (the `--config` size, e.g. tiny: 2 layers, hidden 64, 4 heads, FFN
 172, vocab 4000) train on the same batches for the same steps (see
@@ -34,12 +35,15 @@ flags.DEFINE_string("run_dir", os.path.join(os.path.dirname(os.path.abspath(__fi
                     "Trained weights and tokenizer (shared with bench_loss_by_position.py).")
 flags.DEFINE_list("models", list(long_context.MODELS), "Models to train and compare.")
 flags.DEFINE_list("lengths", ["1024", "2048", "4096", "8192", "16384", "32768", "65536", "131072"],
-                  "Prompt lengths in tokens (the training length is always added).")
+                  "Prompt lengths in tokens (the training length is added unless `--update`).")
 flags.DEFINE_bool("update", False, "Keep the other points of results/passkey.json; measure only `--lengths`.")
 flags.DEFINE_integer("samples", 50, "Prompts per length, depths spread evenly.", lower_bound=1)
 flags.DEFINE_enum("config", "tiny", list(long_context.CONFIGS), "Model size and training recipe "
                   "(long_context.CONFIGS).")
 flags.DEFINE_float("answer_weight", 10.0, "Loss weight of the answer tokens.")
+flags.DEFINE_integer("seed", 0, "Training seed: initial weights and batches (one tokenizer for every seed).")
+flags.DEFINE_list("seeds", [], "Instead of the comparison: train ours once per seed, evaluate at `--lengths`, "
+                  "write results/passkey_seeds.md.")
 flags.DEFINE_bool("retrain", False, "Train again even when `--run_dir` holds weights.")
 flags.DEFINE_float("memory_gb", 14.0, "Skip a full-attention point predicted to need more memory.")
 flags.DEFINE_integer("depth_bins", 5, "Depth bins of the heatmap.", lower_bound=1)
@@ -91,24 +95,73 @@ def greedy_text(tokenizer, guesses, answer_ids):
 
 def worker():
     if FLAGS.job == "train":
-        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.config, FLAGS.answer_weight)
+        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.config, FLAGS.answer_weight, FLAGS.seed)
     return evaluate(FLAGS.model, FLAGS.length)
 
 
-def train_missing():
-    """Trains each model without weights in `--run_dir` (or all with `--retrain`), in a subprocess."""
+def train_missing(models, run_dir, seed):
+    """Trains each of `models` without weights of `seed` in `run_dir` (or all with
+    `--retrain`), in a subprocess -> {model: training record}."""
     records = {}
-    for name in FLAGS.models:
-        if FLAGS.retrain or name not in long_context.trained(FLAGS.run_dir, FLAGS.config):
-            args = ["--job=train", f"--model={name}", f"--run_dir={FLAGS.run_dir}", f"--config={FLAGS.config}",
-                    f"--answer_weight={FLAGS.answer_weight}"]
+    for name in models:
+        if FLAGS.retrain or name not in long_context.trained(run_dir, FLAGS.config, seed):
+            args = ["--job=train", f"--model={name}", f"--run_dir={run_dir}", f"--config={FLAGS.config}",
+                    f"--answer_weight={FLAGS.answer_weight}", f"--seed={seed}"]
             print("training", name, flush=True)
             result = common.run_worker(__file__, args, FLAGS.timeout_s)
             if "error" in result:
                 raise RuntimeError(f"Training {name} failed: {result['error']}")
-        with open(os.path.join(FLAGS.run_dir, "training.json")) as f:
-            records[name] = json.load(f)[name]
+        records[name] = training_record(run_dir, name)
         print(name, records[name], flush=True)
+    return records
+
+
+def training_record(run_dir, name):
+    with open(os.path.join(run_dir, "training.json")) as f:
+        return json.load(f)[name]
+
+
+def seed_sweep():
+    """`--seeds`: ours trained once per seed (in `--run_dir/seed_<s>`) and evaluated
+    at `--lengths` -> `results/passkey_seeds.md/.json`: how much one training run's
+    passkey accuracy owes to its seed."""
+    def run_dir(label):  # "seed <s>" -> its run directory
+        return os.path.join(FLAGS.run_dir, label.replace(" ", "_"))
+
+    labels = [f"seed {seed}" for seed in map(int, FLAGS.seeds)]
+    for label in labels:
+        train_missing(["llama_keras"], run_dir(label), int(label.split()[1]))
+    results, lengths = common.measure_points(
+        __file__, "passkey_seeds", sorted(map(int, FLAGS.lengths)), labels,
+        lambda label, length: ["--job=evaluate", "--model=llama_keras", f"--length={length}",
+                               f"--samples={FLAGS.samples}", f"--run_dir={run_dir(label)}"],
+        FLAGS.timeout_s, update=FLAGS.update)
+    records = {label: training_record(run_dir(label), "llama_keras") for label in results}
+    header = ["tokens"] + [f"{label} (final loss {records[label]['final_loss']:.3f})" for label in results]
+    table = common.markdown_table(header, common.table_rows(
+        results, lengths, lambda p: f"{100 * p['accuracy']:.0f}% ({len(p['correct'])})"))
+    print(table)
+    note = (f"llama_keras, `--config={FLAGS.config}`, the same recipe and tokenizer for every seed (the seed "
+            "picks the initial weights and the batches); training times: "
+            + ", ".join(f"{label} {r['seconds'] / 60:.1f} min" for label, r in records.items()) + ".")
+    common.write_results("passkey_seeds", "Passkey accuracy of one recipe across training seeds", note, table,
+                         results)
+
+
+def training_records(records):
+    """`records` ({model: training record}) and, with `--update`, the earlier records
+    of the models whose points are kept but which were not trained here; saved
+    beside the results, so the table always names the runs behind its points."""
+    path = os.path.join(common.RESULTS_DIR, "passkey_training.json")
+    earlier = {}
+    if FLAGS.update and os.path.exists(path):
+        with open(path) as f:
+            earlier = json.load(f)
+    merged = {**earlier, **records}
+    records = {name: merged[name] for name in long_context.MODELS if name in merged}
+    os.makedirs(common.RESULTS_DIR, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(records, f, indent=1)
     return records
 
 
@@ -148,7 +201,9 @@ def main(argv):
     if FLAGS.worker:
         print(json.dumps(worker()))
         return
-    records = train_missing()
+    if FLAGS.seeds:
+        return seed_sweep()
+    records = training_records(train_missing(FLAGS.models, FLAGS.run_dir, FLAGS.seed))
 
     def skip(model, length):
         if model != "llama_keras" and long_context.full_attention_gb(length, FLAGS.config) > FLAGS.memory_gb:
@@ -156,8 +211,9 @@ def main(argv):
         return None
 
     train_length = long_context.CONFIGS[FLAGS.config]["training"]["train_length"]
+    lengths = {*map(int, FLAGS.lengths)} | (set() if FLAGS.update else {train_length})
     results, lengths = common.measure_points(
-        __file__, "passkey", sorted({train_length, *map(int, FLAGS.lengths)}), FLAGS.models,
+        __file__, "passkey", sorted(lengths), FLAGS.models,
         lambda model, length: ["--job=evaluate", f"--model={model}", f"--length={length}",
                                f"--samples={FLAGS.samples}", f"--run_dir={FLAGS.run_dir}"],
         FLAGS.timeout_s, update=FLAGS.update, skip=skip)
@@ -165,9 +221,10 @@ def main(argv):
     rows = common.table_rows(results, lengths, lambda p: f"{100 * p['accuracy']:.0f}% ({len(p['correct'])})")
     table = common.markdown_table(header, rows)
     training = common.markdown_table(
-        ["model", "parameters", "steps x batch x tokens", "training time", "final loss"],
+        ["model", "parameters", "steps x batch x tokens", "training time", "final loss", "host"],
         [[n, f"{r['parameters']:,}", f"{r['steps']} x {r['batch_size']} x {r['train_length']} ({r['config']})",
-          f"{r['seconds'] / 60:.1f} min", f"{r['final_loss']:.3f}"] for n, r in records.items()])
+          f"{r['seconds'] / 60:.1f} min", f"{r['final_loss']:.3f}", r.get("host", "an earlier, unrecorded host")]
+         for n, r in records.items()])
     print(training + "\n\n" + table)
     note = __doc__.split("\n\n")[2] + "\n\nTraining (2 CPU cores):\n\n" + training
     common.write_results("passkey", "Passkey retrieval vs prompt length", note, table, results)

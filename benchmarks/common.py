@@ -68,9 +68,13 @@ def measure_points(script, name, xs, models, worker_args, timeout_s, update=Fals
 
 
 def table_rows(results, xs, format_point):
-    """One row per x: the x, then each model's formatted point (or its error)."""
-    return [[f"{x:,}"] + [points[x]["error"] if "error" in points[x] else format_point(points[x])
-                          for points in results.values()] for x in xs]
+    """One row per x: the x, then each model's formatted point (its error, or "-" where not run)."""
+    def cell(points, x):
+        if x not in points:
+            return "-"
+        return points[x]["error"] if "error" in points[x] else format_point(points[x])
+
+    return [[f"{x:,}"] + [cell(points, x) for points in results.values()] for x in xs]
 
 
 def throughput_table(results, xs):

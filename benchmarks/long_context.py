@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+import common
 from llama_keras.evaluation import passkey
 
 # Each config: the size both models share, our attention settings, and the training recipe.
@@ -124,7 +125,7 @@ def train(name, run_dir, config, answer_weight, seed=0):
     recipe = CONFIGS[config]["training"]
     steps, batch_size, train_length = recipe["steps"], recipe["batch_size"], recipe["train_length"]
     keras.utils.set_random_seed(seed)
-    tokenizer, stream, _ = prepare(run_dir, VOCABULARY_SIZE, seed)
+    tokenizer, stream, _ = prepare(run_dir, VOCABULARY_SIZE)  # one tokenizer for every seed
     x, y, weights = training_arrays(tokenizer, stream, steps * batch_size, train_length, answer_weight, seed)
     model = build(name, config)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - steps // 10, alpha=0.1,
@@ -142,9 +143,9 @@ def train(name, run_dir, config, answer_weight, seed=0):
               f"{time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
     model.save_weights(os.path.join(run_dir, f"{name}.weights.h5"))
-    record = {"model": name, "config": config, "steps": steps, "batch_size": batch_size, "train_length": train_length,
-              "seconds": seconds, "final_loss": losses[-1], "losses": losses,
-              "parameters": int(model.count_params())}
+    record = {"model": name, "config": config, "seed": seed, "steps": steps, "batch_size": batch_size,
+              "train_length": train_length, "seconds": seconds, "final_loss": losses[-1], "losses": losses,
+              "parameters": int(model.count_params()), "host": common.host()}
     _update_record(run_dir, name, record)
     return record
 
@@ -158,15 +159,16 @@ def load(name, run_dir):
     return model, load_tokenizer(run_dir), record
 
 
-def trained(run_dir, config):
-    """Names of the models with saved weights of `config` in `run_dir`."""
+def trained(run_dir, config, seed=0):
+    """Names of the models with saved weights of `config` and `seed` in `run_dir`."""
     path = os.path.join(run_dir, "training.json")
     if not os.path.exists(path):
         return []
     with open(path) as f:
         records = json.load(f)
     return [name for name, record in records.items()
-            if record["config"] == config and os.path.exists(os.path.join(run_dir, f"{name}.weights.h5"))]
+            if (record["config"], record.get("seed", 0)) == (config, seed)
+            and os.path.exists(os.path.join(run_dir, f"{name}.weights.h5"))]
 
 
 def next_token_logits(model):
