@@ -116,6 +116,10 @@ def train_missing(models, run_dir, seed):
     return records
 
 
+def accuracy_cell(point):
+    return f"{100 * point['accuracy']:.0f}% ({len(point['correct'])})"
+
+
 def training_record(run_dir, name):
     with open(os.path.join(run_dir, "training.json")) as f:
         return json.load(f)[name]
@@ -128,9 +132,10 @@ def seed_sweep():
     def run_dir(label):  # "seed <s>" -> its run directory
         return os.path.join(FLAGS.run_dir, label.replace(" ", "_"))
 
-    labels = [f"seed {seed}" for seed in map(int, FLAGS.seeds)]
-    for label in labels:
-        train_missing(["llama_keras"], run_dir(label), int(label.split()[1]))
+    seeds = [int(seed) for seed in FLAGS.seeds]
+    labels = [f"seed {seed}" for seed in seeds]
+    for seed, label in zip(seeds, labels):
+        train_missing(["llama_keras"], run_dir(label), seed)
     results, lengths = common.measure_points(
         __file__, "passkey_seeds", sorted(map(int, FLAGS.lengths)), labels,
         lambda label, length: ["--job=evaluate", "--model=llama_keras", f"--length={length}",
@@ -138,8 +143,7 @@ def seed_sweep():
         FLAGS.timeout_s, update=FLAGS.update)
     records = {label: training_record(run_dir(label), "llama_keras") for label in results}
     header = ["tokens"] + [f"{label} (final loss {records[label]['final_loss']:.3f})" for label in results]
-    table = common.markdown_table(header, common.table_rows(
-        results, lengths, lambda p: f"{100 * p['accuracy']:.0f}% ({len(p['correct'])})"))
+    table = common.markdown_table(header, common.table_rows(results, lengths, accuracy_cell))
     print(table)
     note = (f"llama_keras, `--config={FLAGS.config}`, the same recipe and tokenizer for every seed (the seed "
             "picks the initial weights and the batches); training times: "
@@ -218,8 +222,7 @@ def main(argv):
                                f"--samples={FLAGS.samples}", f"--run_dir={FLAGS.run_dir}"],
         FLAGS.timeout_s, update=FLAGS.update, skip=skip)
     header = ["tokens"] + [f"{name} accuracy" for name in results]
-    rows = common.table_rows(results, lengths, lambda p: f"{100 * p['accuracy']:.0f}% ({len(p['correct'])})")
-    table = common.markdown_table(header, rows)
+    table = common.markdown_table(header, common.table_rows(results, lengths, accuracy_cell))
     training = common.markdown_table(
         ["model", "parameters", "steps x batch x tokens", "training time", "final loss", "host"],
         [[n, f"{r['parameters']:,}", f"{r['steps']} x {r['batch_size']} x {r['train_length']} ({r['config']})",
