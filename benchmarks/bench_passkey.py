@@ -128,20 +128,20 @@ def training_record(run_dir, name):
 def seed_sweep():
     """`--seeds`: ours trained once per seed (in `--run_dir/seed_<s>`) and evaluated
     at `--lengths` -> `results/passkey_seeds.md/.json`: how much one training run's
-    passkey accuracy owes to its seed."""
-    def run_dir(label):  # "seed <s>" -> its run directory
-        return os.path.join(FLAGS.run_dir, label.replace(" ", "_"))
-
-    seeds = [int(seed) for seed in FLAGS.seeds]
-    labels = [f"seed {seed}" for seed in seeds]
-    for seed, label in zip(seeds, labels):
-        train_missing(["llama_keras"], run_dir(label), seed)
+    passkey accuracy owes to its seed. A column is one training run, named by its
+    seed and the host it trained on (the same seed trains differently elsewhere)."""
+    run_dirs, records = {}, {}
+    for seed in map(int, FLAGS.seeds):
+        run_dir = os.path.join(FLAGS.run_dir, f"seed_{seed}")
+        record = train_missing(["llama_keras"], run_dir, seed)["llama_keras"]
+        label = f"seed {seed}, {short_host(record)}"
+        run_dirs[label], records[label] = run_dir, record
     results, lengths = common.measure_points(
-        __file__, "passkey_seeds", sorted(map(int, FLAGS.lengths)), labels,
+        __file__, "passkey_seeds", sorted(map(int, FLAGS.lengths)), list(records),
         lambda label, length: ["--job=evaluate", "--model=llama_keras", f"--length={length}",
-                               f"--samples={FLAGS.samples}", f"--run_dir={run_dir(label)}"],
+                               f"--samples={FLAGS.samples}", f"--run_dir={run_dirs[label]}"],
         FLAGS.timeout_s, update=FLAGS.update)
-    records = {label: training_record(run_dir(label), "llama_keras") for label in results}
+    records = saved_records("passkey_seeds", records)
     header = ["tokens"] + [f"{label} (final loss {records[label]['final_loss']:.3f})" for label in results]
     table = common.markdown_table(header, common.table_rows(results, lengths, accuracy_cell))
     print(table)
@@ -152,17 +152,21 @@ def seed_sweep():
                          results)
 
 
-def training_records(records):
-    """`records` ({model: training record}) and, with `--update`, the earlier records
-    of the models whose points are kept but which were not trained here; saved
-    beside the results, so the table always names the runs behind its points."""
-    path = os.path.join(common.RESULTS_DIR, "passkey_training.json")
+def short_host(record):
+    """"AMD EPYC, AVX2" from a training record's host "AMD EPYC, AVX2, 2 cores"."""
+    return record["host"].replace("(R)", "").replace(" Processor", "").rsplit(",", 1)[0]
+
+
+def saved_records(name, records):
+    """`records` ({column: training record}) and, with `--update`, the earlier records
+    of the columns whose points are kept but which were not trained here; saved to
+    `results/<name>_training.json`, so a table always names the runs behind its points."""
+    path = os.path.join(common.RESULTS_DIR, f"{name}_training.json")
     earlier = {}
     if FLAGS.update and os.path.exists(path):
         with open(path) as f:
             earlier = json.load(f)
-    merged = {**earlier, **records}
-    records = {name: merged[name] for name in long_context.MODELS if name in merged}
+    records = {**earlier, **records}
     os.makedirs(common.RESULTS_DIR, exist_ok=True)
     with open(path, "w") as f:
         json.dump(records, f, indent=1)
@@ -207,7 +211,7 @@ def main(argv):
         return
     if FLAGS.seeds:
         return seed_sweep()
-    records = training_records(train_missing(FLAGS.models, FLAGS.run_dir, FLAGS.seed))
+    records = saved_records("passkey", train_missing(FLAGS.models, FLAGS.run_dir, FLAGS.seed))
 
     def skip(model, length):
         if model != "llama_keras" and long_context.full_attention_gb(length, FLAGS.config) > FLAGS.memory_gb:
