@@ -43,6 +43,9 @@ def attention(q, k, v, mask, multiplier=None):
 def hierarchical_attention(layer, x, padding_mask=None, positions=None, values=None):
     """Reference output of a built `HierarchicalAttention` with RoPE scaling "none".
 
+    Coarse and selected branches see `q, k` as `layer.far_positions` says: unrotated
+    ("none"), rotated at the token's position ("rope") or at its chunk's index ("grouped").
+
     Selected branch: the raw tokens of the chunks that `selected_chunks` picks
     for the query's block. With `values [B, T, Hkv, e]`: mixes
     those instead of the layer's values (chunk means not projected) and returns
@@ -69,6 +72,9 @@ def hierarchical_attention(layer, x, padding_mask=None, positions=None, values=N
         z = layer.window_size * np.clip(np.asarray(layer.span_fraction), 0, 1)
         multiplier = np.clip((layer.span_ramp + z[None, :, None, None] - dist) / layer.span_ramp, 0, 1)
     branches = [attention(rope(q, positions, theta), rope(k, positions, theta), v, local_mask, multiplier)]
+    far = {"none": None, "rope": positions, "grouped": positions // (layer.chunk_size or 1)}[layer.far_positions]
+    if far is not None:
+        q, k = rope(q, far, theta), rope(k, far, theta)
 
     if layer.chunk_size:
         # A query's block start decides the level: the finest chunk size c * 2^l

@@ -34,6 +34,8 @@ from llama_keras.layers.utils import ceil_div
 from llama_keras.layers.utils import clone_initializer
 
 
+FAR_POSITIONS = ("none", "rope", "grouped")
+
 # Coarse levels built when the length is only known at run time: level 23 covers
 # 2^23 * max_coarse_chunks * chunk_size tokens, beyond any input that fits in memory.
 _MAX_LEVELS = 24
@@ -62,9 +64,13 @@ class HierarchicalAttention(keras.layers.Layer):
             chunks of chunks (`c * 2^l` tokens), so the cost stays linear in `T`.
         query_tokens_per_step: static inputs longer than this are processed in
             groups of this many query tokens. None: always all at once.
-        rope_*: see `RotaryEmbedding`; RoPE applies to the local branch only.
-            The coarse and selected branches use no positional rotation, so
-            their distances never leave the range seen in training.
+        far_positions: positions on the coarse and selected branches (the
+            local branch always uses RoPE). "none": no rotation (content only),
+            so their distances never leave the range seen in training; "rope":
+            the local branch's RoPE, scaling included (PI / NTK / YaRN);
+            "grouped": RoPE at `position // chunk_size` (Self-Extend's grouped
+            positions, one position per chunk).
+        rope_*: see `RotaryEmbedding`.
 
     Call args: `x [B, T, D]`, `padding_mask [B, T]` (1 = token, 0 = padding),
     `positions [B, T]` (absolute positions for RoPE; default `0..T-1`).
@@ -83,6 +89,7 @@ class HierarchicalAttention(keras.layers.Layer):
         selection_block_size=64,
         max_coarse_chunks=64,
         query_tokens_per_step=16384,
+        far_positions="none",
         rope_max_wavelength=10000.0,
         rope_scaling="none",
         rope_scaling_factor=1.0,
@@ -105,6 +112,8 @@ class HierarchicalAttention(keras.layers.Layer):
             raise ValueError(f"`num_selected_chunks` must be >= 0, got {num_selected_chunks}.")
         if query_tokens_per_step is not None:
             _check_positive(query_tokens_per_step=query_tokens_per_step)
+        if far_positions not in FAR_POSITIONS:
+            raise ValueError(f"`far_positions` must be one of {FAR_POSITIONS}, got {far_positions!r}.")
         self.num_query_heads = num_query_heads
         self.num_key_value_heads = num_key_value_heads
         self.window_size = window_size
@@ -116,6 +125,7 @@ class HierarchicalAttention(keras.layers.Layer):
         self.selection_block_size = selection_block_size
         self.max_coarse_chunks = max_coarse_chunks
         self.query_tokens_per_step = query_tokens_per_step
+        self.far_positions = far_positions
         self.rope_max_wavelength = rope_max_wavelength
         self.rope_scaling = rope_scaling
         self.rope_scaling_factor = rope_scaling_factor
@@ -189,13 +199,21 @@ class HierarchicalAttention(keras.layers.Layer):
         return self.output_dense(out)
 
     def _project(self, x, positions):
-        """-> `q` (scaled), `k`, `v`, and their RoPE-rotated `q`, `k`: `[B, T, H*, d]`."""
+        """-> `q` (scaled), `k` of the coarse and selected branches (rotated as
+        `far_positions` says), `v`, and the local branch's RoPE-rotated `q`, `k`:
+        `[B, T, H*, d]`."""
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         heads, kv_heads, dim = self.num_query_heads, self.num_key_value_heads, self.head_dim
         q = ops.reshape(self.query_dense(x), (batch, length, heads, dim)) * ops.cast(dim**-0.5, x.dtype)
         k = ops.reshape(self.key_dense(x), (batch, length, kv_heads, dim))
         v = ops.reshape(self.value_dense(x), (batch, length, kv_heads, dim))
-        return q, k, v, self.rotary(q, positions), self.rotary(k, positions)
+        q_rotated, k_rotated = self.rotary(q, positions), self.rotary(k, positions)
+        if self.far_positions == "rope":
+            q, k = q_rotated, k_rotated
+        elif self.far_positions == "grouped" and self.chunk_size:
+            grouped = positions // self.chunk_size
+            q, k = self.rotary(q, grouped), self.rotary(k, grouped)
+        return q, k, v, q_rotated, k_rotated
 
     def _gates(self, x):
         """`[B, T, D]` -> `[B, T, Hkv, G, branches]`, or None with a single branch."""
@@ -461,6 +479,7 @@ class HierarchicalAttention(keras.layers.Layer):
                 "selection_block_size": self.selection_block_size,
                 "max_coarse_chunks": self.max_coarse_chunks,
                 "query_tokens_per_step": self.query_tokens_per_step,
+                "far_positions": self.far_positions,
                 "rope_max_wavelength": self.rope_max_wavelength,
                 "rope_scaling": self.rope_scaling,
                 "rope_scaling_factor": self.rope_scaling_factor,

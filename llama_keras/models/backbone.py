@@ -28,7 +28,7 @@ class LLAMABackbone(keras_hub.models.Backbone):
             training length that `dynamic_ntk` and `yarn` extend from.
         window_size, adaptive_span, span_ramp, span_loss, chunk_size,
         num_selected_chunks, selection_block_size, max_coarse_chunks,
-        query_tokens_per_step: see `llama_keras.layers.HierarchicalAttention`.
+        query_tokens_per_step, far_positions: see `llama_keras.layers.HierarchicalAttention`.
     """
 
     def __init__(
@@ -56,6 +56,7 @@ class LLAMABackbone(keras_hub.models.Backbone):
         selection_block_size=64,
         max_coarse_chunks=64,
         query_tokens_per_step=16384,
+        far_positions="none",
         dtype=None,
         **kwargs,
     ):
@@ -64,7 +65,8 @@ class LLAMABackbone(keras_hub.models.Backbone):
             "window_size": window_size, "adaptive_span": adaptive_span, "span_ramp": span_ramp,
             "span_loss": span_loss, "chunk_size": chunk_size, "num_selected_chunks": num_selected_chunks,
             "selection_block_size": selection_block_size, "max_coarse_chunks": max_coarse_chunks,
-            "query_tokens_per_step": query_tokens_per_step, "rope_max_wavelength": rope_max_wavelength,
+            "query_tokens_per_step": query_tokens_per_step, "far_positions": far_positions,
+            "rope_max_wavelength": rope_max_wavelength,
             "rope_scaling": rope_scaling_type, "rope_scaling_factor": rope_position_scaling_factor,
             "rope_original_length": rope_pretraining_sequence_length,
         }
@@ -139,7 +141,7 @@ class LLAMABackbone(keras_hub.models.Backbone):
         )
         for name in ("window_size", "adaptive_span", "span_ramp", "span_loss", "chunk_size",
                      "num_selected_chunks", "selection_block_size", "max_coarse_chunks",
-                     "query_tokens_per_step"):
+                     "query_tokens_per_step", "far_positions"):
             config[name] = self.attention_config[name]
         return config
 

@@ -70,6 +70,20 @@ def test_full_selection_equals_attention_over_all_complete_chunks():
     assert_close(layer(x, padding_mask=mask), reference.hierarchical_attention(layer, x, mask))
 
 
+@pytest.mark.parametrize("far_positions", ["rope", "grouped"])
+def test_far_positions_rotate_the_coarse_and_selected_branches_as_the_reference(far_positions):
+    # Full selection (exact), chunks of chunks from 12 tokens on, padding, positions offset by 1000.
+    x, mask = inputs(length=45)
+    layer = make_layer(x, num_selected_chunks=8, chunk_size=6, selection_block_size=4, window_size=5,
+                       max_coarse_chunks=2, far_positions=far_positions)
+    positions = np.broadcast_to(1000 + np.arange(45), (2, 45))
+    expected = reference.hierarchical_attention(layer, x, mask, positions)
+    assert_close(layer(x, padding_mask=mask, positions=positions), expected)
+    # The rotation matters: the content-only reference differs.
+    layer.far_positions = "none"
+    assert np.abs(reference.hierarchical_attention(layer, x, mask, positions) - expected).max() > 1e-3
+
+
 @pytest.mark.parametrize("kwargs", [dict(window_size=64, chunk_size=None, adaptive_span=False),
                                     dict(num_selected_chunks=8, chunk_size=6, selection_block_size=4, window_size=5,
                                          max_coarse_chunks=2)])
@@ -186,6 +200,7 @@ def test_single_token_and_all_padding_rows_give_finite_outputs():
     (dict(num_query_heads=4, num_key_value_heads=2, window_size=0), "window_size"),
     (dict(num_query_heads=4, num_key_value_heads=2, chunk_size=-3), "chunk_size"),
     (dict(num_query_heads=4, num_key_value_heads=2, num_selected_chunks=-1), "num_selected_chunks"),
+    (dict(num_query_heads=4, num_key_value_heads=2, far_positions="alibi"), "far_positions"),
 ])
 def test_bad_configuration_raises_a_clear_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -200,14 +215,16 @@ def test_bad_input_shape_raises_a_clear_value_error():
         HierarchicalAttention(4, 2)(np.zeros((1, 3, 30), "float32"))
 
 
-@pytest.mark.parametrize("prefix,block", [(0, 8), (1, 8), (13, 8), (33, 8), (13, 1)])
-def test_cached_decoding_equals_the_full_forward_pass_at_every_step(prefix, block):
+@pytest.mark.parametrize("prefix,block,far_positions", [
+    (0, 8, "none"), (1, 8, "none"), (13, 8, "none"), (33, 8, "none"), (13, 1, "none"), (13, 8, "rope"),
+    (33, 1, "grouped")])
+def test_cached_decoding_equals_the_full_forward_pass_at_every_step(prefix, block, far_positions):
     # Window 10, chunks of 4, selection blocks of 8 (local blocks of 16) or per query,
     # coarse levels change at 24 and 48 (blocks of 8): steps cross window, chunk, block
     # and level boundaries.
     x, _ = inputs(length=70, pad_last=0)
     layer = make_layer(x, window_size=10, chunk_size=4, num_selected_chunks=2, selection_block_size=block,
-                       max_coarse_chunks=3, adaptive_span=True)
+                       max_coarse_chunks=3, adaptive_span=True, far_positions=far_positions)
     layer.span_fraction.assign(np.array([1.0, 0.5, 0.7, 0.9], "float32"))
     full = np.asarray(layer(x))
     out, cache = layer.prefill(x, prefix)
