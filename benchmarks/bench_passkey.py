@@ -4,6 +4,7 @@
     python benchmarks/bench_passkey.py --lengths=1024,4096 --samples=10   # a quick look
     python benchmarks/bench_passkey.py --config=small            # 4 layers, hidden 128, trained at 2k
     python benchmarks/bench_passkey.py --seeds=0,1,2 --lengths=256,4096  # ours: one recipe, three seeds
+    python benchmarks/bench_passkey.py --positions=none,grouped,rope,rope+yarn  # ours: far-branch positions
 
 Both models (the `--config` size, e.g. tiny: 2 layers, hidden 64, 4 heads, FFN
 172, vocab 4000) train on the same batches for the same steps (see
@@ -44,6 +45,10 @@ flags.DEFINE_float("answer_weight", 10.0, "Loss weight of the answer tokens.")
 flags.DEFINE_integer("seed", 0, "Training seed: initial weights and batches (one tokenizer for every seed).")
 flags.DEFINE_list("seeds", [], "Instead of the comparison: train ours once per seed, evaluate at `--lengths`, "
                   "write results/passkey_seeds.md.")
+flags.DEFINE_list("positions", [], "Instead of the comparison: train ours (`--seed`) once per `far_positions` "
+                  "option (none, grouped, rope) and evaluate at `--lengths`; `option+scaling` evaluates that "
+                  "training with RoPE scaling (linear, ntk, yarn: factor length / training length; dynamic_ntk) "
+                  "-> results/passkey_positions.md.")
 flags.DEFINE_bool("retrain", False, "Train again even when `--run_dir` holds weights.")
 flags.DEFINE_float("memory_gb", 14.0, "Skip a full-attention point predicted to need more memory.")
 flags.DEFINE_integer("depth_bins", 5, "Depth bins of the heatmap.", lower_bound=1)
@@ -52,6 +57,8 @@ flags.DEFINE_bool("worker", False, "Internal: run one point and print JSON.")
 flags.DEFINE_enum("job", "evaluate", ["train", "evaluate"], "Internal: the worker's job.")
 flags.DEFINE_string("model", None, "Internal: the worker's model.")
 flags.DEFINE_integer("length", None, "Internal: the worker's prompt length.")
+flags.DEFINE_string("far_positions", "none", "Internal: the training worker's `far_positions`.")
+flags.DEFINE_string("rope_scaling", "", "Internal: the evaluation worker's RoPE scaling (empty: the trained one).")
 
 
 def evaluate(name, length):
@@ -59,7 +66,7 @@ def evaluate(name, length):
 
     from llama_keras.evaluation import passkey
 
-    model, tokenizer, _ = long_context.load(name, FLAGS.run_dir)
+    model, tokenizer, record = long_context.load(name, FLAGS.run_dir, **rope_scaling(length))
     logits_fn = long_context.next_token_logits(model)
     samples = passkey.passkey_samples(tokenizer, length, FLAGS.samples, seed=1000 + length)
     batch_size = max(1, 8192 // length)
@@ -84,6 +91,16 @@ def evaluate(name, length):
             "seconds": seconds, "peak_rss_gb": common.peak_rss_gb()}
 
 
+def rope_scaling(length):
+    """Backbone options for `--rope_scaling` at `length` tokens: the factor is how far
+    past the training length the prompt goes (dynamic NTK computes its own)."""
+    if not FLAGS.rope_scaling:
+        return {}
+    train_length = long_context.CONFIGS[FLAGS.config]["training"]["train_length"]
+    factor = 1.0 if FLAGS.rope_scaling == "dynamic_ntk" else max(1.0, length / train_length)
+    return {"rope_scaling_type": FLAGS.rope_scaling, "rope_position_scaling_factor": factor}
+
+
 def greedy_text(tokenizer, guesses, answer_ids):
     """The greedy continuation's text as far as teacher forcing knows it: the argmax
     tokens up to and including the first one that differs from the answer."""
@@ -95,18 +112,19 @@ def greedy_text(tokenizer, guesses, answer_ids):
 
 def worker():
     if FLAGS.job == "train":
-        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.config, FLAGS.answer_weight, FLAGS.seed)
+        return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.config, FLAGS.answer_weight, FLAGS.seed,
+                                  FLAGS.far_positions)
     return evaluate(FLAGS.model, FLAGS.length)
 
 
-def train_missing(models, run_dir, seed):
-    """Trains each of `models` without weights of `seed` in `run_dir` (or all with
-    `--retrain`), in a subprocess -> {model: training record}."""
+def train_missing(models, run_dir, seed, far_positions="none"):
+    """Trains each of `models` without weights of `seed` (and ours' `far_positions`) in
+    `run_dir` (or all with `--retrain`), in a subprocess -> {model: training record}."""
     records = {}
     for name in models:
-        if FLAGS.retrain or name not in long_context.trained(run_dir, FLAGS.config, seed):
+        if FLAGS.retrain or name not in long_context.trained(run_dir, FLAGS.config, seed, far_positions):
             args = ["--job=train", f"--model={name}", f"--run_dir={run_dir}", f"--config={FLAGS.config}",
-                    f"--answer_weight={FLAGS.answer_weight}", f"--seed={seed}"]
+                    f"--answer_weight={FLAGS.answer_weight}", f"--seed={seed}", f"--far_positions={far_positions}"]
             print("training", name, flush=True)
             result = common.run_worker(__file__, args, FLAGS.timeout_s)
             if "error" in result:
@@ -130,26 +148,52 @@ def seed_sweep():
     at `--lengths` -> `results/passkey_seeds.md/.json`: how much one training run's
     passkey accuracy owes to its seed. A column is one training run, named by its
     seed and the host it trained on (the same seed trains differently elsewhere)."""
-    run_dirs, records = {}, {}
+    runs = {}
     for seed in map(int, FLAGS.seeds):
-        run_dir = os.path.join(FLAGS.run_dir, f"seed_{seed}")
+        run_dir = run_directory(seed, "none")
         record = train_missing(["llama_keras"], run_dir, seed)["llama_keras"]
-        label = f"seed {seed}, {short_host(record)}"
-        run_dirs[label], records[label] = run_dir, record
+        runs[f"seed {seed}, {short_host(record)}"] = (run_dir, record, "")
+    sweep("passkey_seeds", "Passkey accuracy of one recipe across training seeds",
+          "the same recipe and tokenizer for every seed (the seed picks the initial weights and the batches)", runs)
+
+
+def positions_sweep():
+    """`--positions`: ours trained once per `far_positions` option (seed `--seed`)
+    and evaluated at `--lengths`, each `option+scaling` with that RoPE scaling ->
+    `results/passkey_positions.md/.json` (DESIGN.md: the passkey table decides)."""
+    runs = {}
+    for option in FLAGS.positions:
+        far_positions, _, scaling = option.partition("+")
+        run_dir = run_directory(FLAGS.seed, far_positions)
+        record = train_missing(["llama_keras"], run_dir, FLAGS.seed, far_positions)["llama_keras"]
+        runs[f"{option}, seed {FLAGS.seed}, {short_host(record)}"] = (run_dir, record, scaling)
+    sweep("passkey_positions", "Passkey accuracy by positions on the coarse and selected branches",
+          "`far_positions` (none: content only; rope: the local branch's RoPE; grouped: RoPE at the chunk index), "
+          "trained with plain RoPE; `+scaling`: that RoPE scaling at evaluation, factor = prompt length / "
+          "training length (dynamic NTK: its own)", runs)
+
+
+def run_directory(seed, far_positions):
+    name = f"seed_{seed}" + ("" if far_positions == "none" else f"_{far_positions}")
+    return os.path.join(FLAGS.run_dir, name)
+
+
+def sweep(name, title, recipe, runs):
+    """Evaluates `runs` ({column: (run dir, training record, RoPE scaling)}) at
+    `--lengths` -> `results/<name>.md/.json`, the records in `<name>_training.json`."""
     results, lengths = common.measure_points(
-        __file__, "passkey_seeds", sorted(map(int, FLAGS.lengths)), list(records),
-        lambda label, length: ["--job=evaluate", "--model=llama_keras", f"--length={length}",
-                               f"--samples={FLAGS.samples}", f"--run_dir={run_dirs[label]}"],
+        __file__, name, sorted(map(int, FLAGS.lengths)), list(runs),
+        lambda column, length: ["--job=evaluate", "--model=llama_keras", f"--length={length}",
+                                f"--samples={FLAGS.samples}", f"--run_dir={runs[column][0]}",
+                                f"--config={FLAGS.config}", f"--rope_scaling={runs[column][2]}"],
         FLAGS.timeout_s, update=FLAGS.update)
-    records = saved_records("passkey_seeds", records)
-    header = ["tokens"] + [f"{label} (final loss {records[label]['final_loss']:.3f})" for label in results]
+    records = saved_records(name, {column: record for column, (_, record, _) in runs.items()})
+    header = ["tokens"] + [f"{column} (final loss {records[column]['final_loss']:.3f})" for column in results]
     table = common.markdown_table(header, common.table_rows(results, lengths, accuracy_cell))
     print(table)
-    note = (f"llama_keras, `--config={FLAGS.config}`, the same recipe and tokenizer for every seed (the seed "
-            "picks the initial weights and the batches); training times: "
-            + ", ".join(f"{label} {r['seconds'] / 60:.1f} min" for label, r in records.items()) + ".")
-    common.write_results("passkey_seeds", "Passkey accuracy of one recipe across training seeds", note, table,
-                         results)
+    note = (f"llama_keras, `--config={FLAGS.config}`, {recipe}; training times: "
+            + ", ".join(f"{column} {r['seconds'] / 60:.1f} min" for column, r in records.items()) + ".")
+    common.write_results(name, title, note, table, results)
 
 
 def short_host(record):
@@ -211,6 +255,8 @@ def main(argv):
         return
     if FLAGS.seeds:
         return seed_sweep()
+    if FLAGS.positions:
+        return positions_sweep()
     records = saved_records("passkey", train_missing(FLAGS.models, FLAGS.run_dir, FLAGS.seed))
 
     def skip(model, length):

@@ -38,7 +38,9 @@ MODELS = ("llama_keras", "keras_hub_llama")
 HELD_OUT_TOKENS = 32768  # documents at least this long are kept out of training
 
 
-def build(name, config):
+def build(name, config, **options):
+    """-> the causal LM `name` of `config`; `options` are further `LLAMABackbone`
+    arguments of ours (e.g. `far_positions`, `rope_scaling_type`)."""
     import keras_hub
 
     import llama_keras as lk
@@ -47,7 +49,10 @@ def build(name, config):
     attention = CONFIGS[config]["attention"]
     if name == "llama_keras":
         train_length = CONFIGS[config]["training"]["train_length"]
-        return lk.LLAMACausalLM(lk.LLAMABackbone(**size, **attention, rope_pretraining_sequence_length=train_length))
+        return lk.LLAMACausalLM(lk.LLAMABackbone(**size, **attention, rope_pretraining_sequence_length=train_length,
+                                                 **options))
+    if options:
+        raise ValueError(f"{name} takes no options, got {options}.")
     if name == "keras_hub_llama":
         backbone = keras_hub.models.LlamaBackbone(**size, tie_word_embeddings=True)
         return keras_hub.models.LlamaCausalLM(backbone, preprocessor=None)
@@ -117,9 +122,9 @@ def training_arrays(tokenizer, stream, num_sequences, train_length, answer_weigh
     return x, y, weights
 
 
-def train(name, run_dir, config, answer_weight, seed=0):
-    """Trains `name` with `config`'s recipe on the shared batches, saves
-    `run_dir/<name>.weights.h5` -> its record."""
+def train(name, run_dir, config, answer_weight, seed=0, far_positions="none"):
+    """Trains `name` with `config`'s recipe on the shared batches (ours with
+    `far_positions`), saves `run_dir/<name>.weights.h5` -> its record."""
     import keras
 
     recipe = CONFIGS[config]["training"]
@@ -127,7 +132,7 @@ def train(name, run_dir, config, answer_weight, seed=0):
     keras.utils.set_random_seed(seed)
     tokenizer, stream, _ = prepare(run_dir, VOCABULARY_SIZE)  # one tokenizer for every seed
     x, y, weights = training_arrays(tokenizer, stream, steps * batch_size, train_length, answer_weight, seed)
-    model = build(name, config)
+    model = build(name, config, **({"far_positions": far_positions} if far_positions != "none" else {}))
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - steps // 10, alpha=0.1,
                                                       warmup_target=recipe["learning_rate"], warmup_steps=steps // 10)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
@@ -143,31 +148,35 @@ def train(name, run_dir, config, answer_weight, seed=0):
               f"{time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
     model.save_weights(os.path.join(run_dir, f"{name}.weights.h5"))
-    record = {"model": name, "config": config, "seed": seed, "steps": steps, "batch_size": batch_size,
+    record = {"model": name, "config": config, "seed": seed, "far_positions": far_positions, "steps": steps, "batch_size": batch_size,
               "train_length": train_length, "seconds": seconds, "final_loss": losses[-1], "losses": losses,
               "parameters": int(model.count_params()), "host": common.host()}
     _update_record(run_dir, name, record)
     return record
 
 
-def load(name, run_dir):
-    """-> `(causal LM with trained weights, tokenizer, training record)`."""
+def load(name, run_dir, **options):
+    """-> `(causal LM with trained weights, tokenizer, training record)`; `options`
+    as in `build` (on top of the training's `far_positions`)."""
     with open(os.path.join(run_dir, "training.json")) as f:
         record = json.load(f)[name]
-    model = build(name, record["config"])
+    far_positions = record.get("far_positions", "none")
+    model = build(name, record["config"], **({"far_positions": far_positions} if far_positions != "none" else {}),
+                  **options)
     model.load_weights(os.path.join(run_dir, f"{name}.weights.h5"))
     return model, load_tokenizer(run_dir), record
 
 
-def trained(run_dir, config, seed=0):
-    """Names of the models with saved weights of `config` and `seed` in `run_dir`."""
+def trained(run_dir, config, seed=0, far_positions="none"):
+    """Names of the models with saved weights of `config`, `seed` and `far_positions` in `run_dir`."""
     path = os.path.join(run_dir, "training.json")
     if not os.path.exists(path):
         return []
     with open(path) as f:
         records = json.load(f)
     return [name for name, record in records.items()
-            if (record["config"], record.get("seed", 0)) == (config, seed)
+            if (record["config"], record.get("seed", 0), record.get("far_positions", "none"))
+            == (config, seed, far_positions)
             and os.path.exists(os.path.join(run_dir, f"{name}.weights.h5"))]
 
 
