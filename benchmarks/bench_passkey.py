@@ -49,6 +49,7 @@ flags.DEFINE_list("positions", [], "Instead of the comparison: train ours (`--se
                   "option (none, grouped, rope) and evaluate at `--lengths`; `option+scaling` evaluates that "
                   "training with RoPE scaling (linear, ntk, yarn: factor length / training length; dynamic_ntk) "
                   "-> results/passkey_positions.md.")
+flags.DEFINE_integer("steps", None, "Training steps (default: the config's recipe).", lower_bound=1)
 flags.DEFINE_bool("retrain", False, "Train again even when `--run_dir` holds weights.")
 flags.DEFINE_float("memory_gb", 14.0, "Skip a full-attention point predicted to need more memory.")
 flags.DEFINE_integer("depth_bins", 5, "Depth bins of the heatmap.", lower_bound=1)
@@ -113,7 +114,7 @@ def greedy_text(tokenizer, guesses, answer_ids):
 def worker():
     if FLAGS.job == "train":
         return long_context.train(FLAGS.model, FLAGS.run_dir, FLAGS.config, FLAGS.answer_weight, FLAGS.seed,
-                                  FLAGS.far_positions)
+                                  FLAGS.far_positions, FLAGS.steps)
     return evaluate(FLAGS.model, FLAGS.length)
 
 
@@ -122,9 +123,10 @@ def train_missing(models, run_dir, seed, far_positions="none"):
     `run_dir` (or all with `--retrain`), in a subprocess -> {model: training record}."""
     records = {}
     for name in models:
-        if FLAGS.retrain or name not in long_context.trained(run_dir, FLAGS.config, seed, far_positions):
+        if FLAGS.retrain or name not in long_context.trained(run_dir, FLAGS.config, seed, far_positions, FLAGS.steps):
             args = ["--job=train", f"--model={name}", f"--run_dir={run_dir}", f"--config={FLAGS.config}",
                     f"--answer_weight={FLAGS.answer_weight}", f"--seed={seed}", f"--far_positions={far_positions}"]
+            args += [f"--steps={FLAGS.steps}"] if FLAGS.steps else []
             print("training", name, flush=True)
             result = common.run_worker(__file__, args, FLAGS.timeout_s)
             if "error" in result:
@@ -152,7 +154,7 @@ def seed_sweep():
     for seed in map(int, FLAGS.seeds):
         run_dir = run_directory(seed, "none")
         record = train_missing(["llama_keras"], run_dir, seed)["llama_keras"]
-        runs[f"seed {seed}, {short_host(record)}"] = (run_dir, record, "")
+        runs[f"seed {seed}, {record['steps']} steps, {short_host(record)}"] = (run_dir, record, "")
     sweep("passkey_seeds", "Passkey accuracy of one recipe across training seeds",
           "the same recipe and tokenizer for every seed (the seed picks the initial weights and the batches)", runs)
 
@@ -166,7 +168,7 @@ def positions_sweep():
         far_positions, _, scaling = option.partition("+")
         run_dir = run_directory(FLAGS.seed, far_positions)
         record = train_missing(["llama_keras"], run_dir, FLAGS.seed, far_positions)["llama_keras"]
-        runs[f"{option}, seed {FLAGS.seed}, {short_host(record)}"] = (run_dir, record, scaling)
+        runs[f"{option}, seed {FLAGS.seed}, {record['steps']} steps, {short_host(record)}"] = (run_dir, record, scaling)
     sweep("passkey_positions", "Passkey accuracy by positions on the coarse and selected branches",
           "`far_positions` (none: content only; rope: the local branch's RoPE; grouped: RoPE at the chunk index), "
           "trained with plain RoPE; `+scaling`: that RoPE scaling at evaluation, factor = prompt length / "
@@ -174,7 +176,8 @@ def positions_sweep():
 
 
 def run_directory(seed, far_positions):
-    name = f"seed_{seed}" + ("" if far_positions == "none" else f"_{far_positions}")
+    name = (f"seed_{seed}" + ("" if far_positions == "none" else f"_{far_positions}")
+            + (f"_{FLAGS.steps}_steps" if FLAGS.steps else ""))
     return os.path.join(FLAGS.run_dir, name)
 
 

@@ -122,13 +122,14 @@ def training_arrays(tokenizer, stream, num_sequences, train_length, answer_weigh
     return x, y, weights
 
 
-def train(name, run_dir, config, answer_weight, seed=0, far_positions="none"):
-    """Trains `name` with `config`'s recipe on the shared batches (ours with
-    `far_positions`), saves `run_dir/<name>.weights.h5` -> its record."""
+def train(name, run_dir, config, answer_weight, seed=0, far_positions="none", steps=None):
+    """Trains `name` with `config`'s recipe (`steps`: None for the recipe's) on the
+    shared batches (ours with `far_positions`), saves `run_dir/<name>.weights.h5`
+    -> its record."""
     import keras
 
     recipe = CONFIGS[config]["training"]
-    steps, batch_size, train_length = recipe["steps"], recipe["batch_size"], recipe["train_length"]
+    steps, batch_size, train_length = steps or recipe["steps"], recipe["batch_size"], recipe["train_length"]
     keras.utils.set_random_seed(seed)
     tokenizer, stream, _ = prepare(run_dir, VOCABULARY_SIZE)  # one tokenizer for every seed
     x, y, weights = training_arrays(tokenizer, stream, steps * batch_size, train_length, answer_weight, seed)
@@ -148,9 +149,10 @@ def train(name, run_dir, config, answer_weight, seed=0, far_positions="none"):
               f"{time.perf_counter() - start:.0f}s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
     model.save_weights(os.path.join(run_dir, f"{name}.weights.h5"))
-    record = {"model": name, "config": config, "seed": seed, "far_positions": far_positions, "steps": steps, "batch_size": batch_size,
-              "train_length": train_length, "seconds": seconds, "final_loss": losses[-1], "losses": losses,
-              "parameters": int(model.count_params()), "host": common.host()}
+    record = {"model": name, "config": config, "seed": seed, "far_positions": far_positions, "steps": steps,
+              "batch_size": batch_size, "train_length": train_length, "seconds": seconds,
+              "final_loss": losses[-1], "losses": losses, "parameters": int(model.count_params()),
+              "host": common.host()}
     _update_record(run_dir, name, record)
     return record
 
@@ -167,16 +169,17 @@ def load(name, run_dir, **options):
     return model, load_tokenizer(run_dir), record
 
 
-def trained(run_dir, config, seed=0, far_positions="none"):
-    """Names of the models with saved weights of `config`, `seed` and `far_positions` in `run_dir`."""
+def trained(run_dir, config, seed=0, far_positions="none", steps=None):
+    """Names of the models with saved weights of `config`, `seed`, `far_positions` and
+    `steps` (None: the recipe's) in `run_dir`."""
+    wanted = (config, seed, far_positions, steps or CONFIGS[config]["training"]["steps"])
     path = os.path.join(run_dir, "training.json")
     if not os.path.exists(path):
         return []
     with open(path) as f:
         records = json.load(f)
     return [name for name, record in records.items()
-            if (record["config"], record.get("seed", 0), record.get("far_positions", "none"))
-            == (config, seed, far_positions)
+            if (record["config"], record.get("seed", 0), record.get("far_positions", "none"), record["steps"]) == wanted
             and os.path.exists(os.path.join(run_dir, f"{name}.weights.h5"))]
 
 
