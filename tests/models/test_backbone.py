@@ -119,6 +119,13 @@ def test_presets_build_and_save_to_preset_round_trips(tmp_path):
     assert LLAMABackbone.from_preset("llama_keras_tiny", window_size=4).attention_config["window_size"] == 4
 
 
+def test_far_positions_reach_every_layer_and_round_trip():
+    backbone = LLAMABackbone(**CONFIG, far_positions="grouped")
+    assert {block.attention.far_positions for block in backbone.transformer_layers} == {"grouped"}
+    restored = LLAMABackbone.from_config(backbone.get_config())
+    assert {block.attention.far_positions for block in restored.transformer_layers} == {"grouped"}
+
+
 def test_small_preset_is_a_cpu_demo_size():
     assert 10e6 <= LLAMABackbone.from_preset("llama_keras_small").count_params() <= 30e6
 
