@@ -67,7 +67,7 @@ def evaluate(name, length):
 
     from llama_keras.evaluation import passkey
 
-    model, tokenizer, record = long_context.load(name, FLAGS.run_dir, **rope_scaling(length))
+    model, tokenizer, _ = long_context.load(name, FLAGS.run_dir, **rope_scaling(length))
     logits_fn = long_context.next_token_logits(model)
     samples = passkey.passkey_samples(tokenizer, length, FLAGS.samples, seed=1000 + length)
     batch_size = max(1, 8192 // length)

@@ -38,9 +38,9 @@ MODELS = ("llama_keras", "keras_hub_llama")
 HELD_OUT_TOKENS = 32768  # documents at least this long are kept out of training
 
 
-def build(name, config, **options):
-    """-> the causal LM `name` of `config`; `options` are further `LLAMABackbone`
-    arguments of ours (e.g. `far_positions`, `rope_scaling_type`)."""
+def build(name, config, far_positions="none", **options):
+    """-> the causal LM `name` of `config`; ours takes `far_positions` and further
+    `LLAMABackbone` arguments as `options` (e.g. `rope_scaling_type`)."""
     import keras_hub
 
     import llama_keras as lk
@@ -50,9 +50,9 @@ def build(name, config, **options):
     if name == "llama_keras":
         train_length = CONFIGS[config]["training"]["train_length"]
         return lk.LLAMACausalLM(lk.LLAMABackbone(**size, **attention, rope_pretraining_sequence_length=train_length,
-                                                 **options))
-    if options:
-        raise ValueError(f"{name} takes no options, got {options}.")
+                                                 far_positions=far_positions, **options))
+    if options or far_positions != "none":
+        raise ValueError(f"{name} takes no options, got far_positions={far_positions!r}, {options}.")
     if name == "keras_hub_llama":
         backbone = keras_hub.models.LlamaBackbone(**size, tie_word_embeddings=True)
         return keras_hub.models.LlamaCausalLM(backbone, preprocessor=None)
@@ -133,7 +133,7 @@ def train(name, run_dir, config, answer_weight, seed=0, far_positions="none", st
     keras.utils.set_random_seed(seed)
     tokenizer, stream, _ = prepare(run_dir, VOCABULARY_SIZE)  # one tokenizer for every seed
     x, y, weights = training_arrays(tokenizer, stream, steps * batch_size, train_length, answer_weight, seed)
-    model = build(name, config, **({"far_positions": far_positions} if far_positions != "none" else {}))
+    model = build(name, config, far_positions)
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - steps // 10, alpha=0.1,
                                                       warmup_target=recipe["learning_rate"], warmup_steps=steps // 10)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
@@ -162,9 +162,7 @@ def load(name, run_dir, **options):
     as in `build` (on top of the training's `far_positions`)."""
     with open(os.path.join(run_dir, "training.json")) as f:
         record = json.load(f)[name]
-    far_positions = record.get("far_positions", "none")
-    model = build(name, record["config"], **({"far_positions": far_positions} if far_positions != "none" else {}),
-                  **options)
+    model = build(name, record["config"], record.get("far_positions", "none"), **options)
     model.load_weights(os.path.join(run_dir, f"{name}.weights.h5"))
     return model, load_tokenizer(run_dir), record
 
