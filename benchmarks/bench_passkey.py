@@ -146,7 +146,7 @@ def training_record(run_dir, name):
 
 
 def seed_sweep():
-    """`--seeds`: ours trained once per seed (in `--run_dir/seed_<s>`) and evaluated
+    """`--seeds`: ours trained once per seed (in `--run_dir/seed_<s>[_<n>_steps]`) and evaluated
     at `--lengths` -> `results/passkey_seeds.md/.json`: how much one training run's
     passkey accuracy owes to its seed. A column is one training run, named by its
     seed and the host it trained on (the same seed trains differently elsewhere)."""
